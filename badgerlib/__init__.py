@@ -1,0 +1,17 @@
+"""badgerlib: Micro-Badger on the guessing game, training with a run store, and the analysis
+tools behind the badger-book.
+
+Example
+-------
+>>> import badgerlib
+>>> cfg = badgerlib.RunConfig(task=badgerlib.GuessingGame(n=3), iterations=10)
+>>> cfg.model.experts
+8
+"""
+from badgerlib.config import MicroBadgerConfig, RunConfig
+from badgerlib.model import MicroBadger, Rollout
+from badgerlib.tasks import GuessingGame
+from badgerlib.train import Run, train
+
+__all__ = ["GuessingGame", "MicroBadger", "MicroBadgerConfig", "Rollout", "Run", "RunConfig", "train"]
+__version__ = "0.1.0"

@@ -1,0 +1,284 @@
+"""Runs on disk, keyed by a hash of their config, written atomically and checked on load.
+
+Layout of one run, ``<runs dir>/<config hash>/``:
+
+- ``config.json``: the run's config (``RunConfig.to_dict()``) and the results version;
+- ``history.npz``, ``snapshots.npz``, ``model.pt``: the results;
+- ``meta.json``: how the run was made (time, iterations per second, versions);
+- ``manifest.json``: the SHA-256 of every file above, written last: a run without a valid
+  manifest is unfinished, and a file whose hash does not match is corrupt and recomputed;
+- ``checkpoint.pt`` (+ ``checkpoint.json`` with its hash) while a run is in progress.
+
+The runs directory is ``$BADGER_RUNS`` if set, else ``runs/`` beside the ``badgerlib``
+package (the repository root for an editable install).
+
+Example
+-------
+>>> from badgerlib import RunConfig
+>>> len(config_hash(RunConfig()))
+16
+>>> config_hash(RunConfig(seed=1)) != config_hash(RunConfig(seed=2))
+True
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+#: Bump whenever a code change alters the numbers a run produces, so that stale runs are
+#: never reused: the version is part of every config hash.
+RESULTS_VERSION = 1
+
+_RESULT_FILES = ("config.json", "history.npz", "snapshots.npz", "model.pt", "meta.json")
+
+
+def default_runs_dir() -> Path:
+    """``$BADGER_RUNS`` or ``runs/`` next to the package.
+
+    Example
+    -------
+    >>> default_runs_dir().name in ("runs", os.path.basename(os.environ.get("BADGER_RUNS", "runs")))
+    True
+    """
+    env = os.environ.get("BADGER_RUNS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "runs"
+
+
+def config_hash(config) -> str:
+    """First 16 hex digits of the SHA-256 of the config dict and the results version.
+
+    Example
+    -------
+    >>> from badgerlib import RunConfig
+    >>> config_hash(RunConfig()) == config_hash(RunConfig())
+    True
+    """
+    payload = json.dumps({"results_version": RESULTS_VERSION, "config": config.to_dict()}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def run_path(config, runs_dir: str | os.PathLike | None = None) -> Path:
+    """Where the run of ``config`` lives.
+
+    Example
+    -------
+    >>> from badgerlib import RunConfig
+    >>> run_path(RunConfig(), "/tmp/r").parent
+    PosixPath('/tmp/r')
+    """
+    return Path(runs_dir if runs_dir is not None else default_runs_dir()) / config_hash(config)
+
+
+# ---- atomic writes -----------------------------------------------------------------------------
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a
+    part: write a temporary file in the same directory, fsync it, then rename over ``path``.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.bin"
+    >>> atomic_write_bytes(p, b"hello"); p.read_bytes()
+    b'hello'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """The bytes of an ``.npz`` file holding ``arrays``.
+
+    Example
+    -------
+    >>> len(npz_bytes({"a": np.zeros(3)})) > 0
+    True
+    """
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def torch_bytes(obj: Any) -> bytes:
+    """The bytes of ``torch.save(obj)``.
+
+    Example
+    -------
+    >>> len(torch_bytes({"w": torch.zeros(2)})) > 0
+    True
+    """
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def json_bytes(obj: Any) -> bytes:
+    """Readable JSON bytes.
+
+    Example
+    -------
+    >>> json_bytes({"a": 1})
+    b'{\\n  "a": 1\\n}'
+    """
+    return json.dumps(obj, indent=2, sort_keys=True).encode()
+
+
+def sha256(data: bytes) -> str:
+    """Hex SHA-256 of ``data``.
+
+    Example
+    -------
+    >>> sha256(b"")[:8]
+    'e3b0c442'
+    """
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---- finished runs ------------------------------------------------------------------------------
+
+def write_result(path: Path, config, history: dict[str, np.ndarray], snapshots: dict[str, np.ndarray],
+                 model_state: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Write a finished run; the manifest goes last, so a crash mid-way leaves no valid run.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> from badgerlib import RunConfig
+    >>> p = pathlib.Path(tempfile.mkdtemp())
+    >>> write_result(p, RunConfig(), {"loss": np.ones(2)}, {}, {"w": torch.zeros(1)}, {})
+    >>> load_result(p)["history"]["loss"].tolist()
+    [1.0, 1.0]
+    """
+    blobs = {
+        "config.json": json_bytes({"results_version": RESULTS_VERSION, "config": config.to_dict()}),
+        "history.npz": npz_bytes(history),
+        "snapshots.npz": npz_bytes(snapshots),
+        "model.pt": torch_bytes(model_state),
+        "meta.json": json_bytes(meta),
+    }
+    for name, data in blobs.items():
+        atomic_write_bytes(path / name, data)
+    atomic_write_bytes(path / "manifest.json", json_bytes({name: sha256(data) for name, data in blobs.items()}))
+
+
+def _verified_bytes(path: Path, manifest: dict[str, str], name: str) -> bytes | None:
+    try:
+        data = (path / name).read_bytes()
+    except OSError:
+        return None
+    return data if sha256(data) == manifest.get(name) else None
+
+
+def load_result(path: Path) -> dict[str, Any] | None:
+    """The finished run at ``path``, or None if there is none. A run whose files do not match
+    their manifest is reported with a warning and treated as absent (so it is recomputed).
+
+    Example
+    -------
+    >>> load_result(Path("/nonexistent")) is None
+    True
+    """
+    path = Path(path)
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        warnings.warn(f"run store: {path / 'manifest.json'} is unreadable; recomputing the run", stacklevel=2)
+        return None
+    blobs = {}
+    for name in _RESULT_FILES:
+        data = _verified_bytes(path, manifest, name)
+        if data is None:
+            warnings.warn(f"run store: {path / name} is missing or corrupt (hash mismatch); recomputing the run",
+                          stacklevel=2)
+            return None
+        blobs[name] = data
+    with np.load(io.BytesIO(blobs["history.npz"])) as z:
+        history = {k: z[k] for k in z.files}
+    with np.load(io.BytesIO(blobs["snapshots.npz"])) as z:
+        snapshots = {k: z[k] for k in z.files}
+    return {
+        "config": json.loads(blobs["config.json"])["config"],
+        "history": history,
+        "snapshots": snapshots,
+        "model_state": torch.load(io.BytesIO(blobs["model.pt"]), weights_only=True),
+        "meta": json.loads(blobs["meta.json"]),
+    }
+
+
+# ---- checkpoints --------------------------------------------------------------------------------
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Atomically write ``checkpoint.pt`` and then its hash in ``checkpoint.json``.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp())
+    >>> save_checkpoint(p, {"iteration": 3})
+    >>> load_checkpoint(p)["iteration"]
+    3
+    """
+    data = torch_bytes(state)
+    atomic_write_bytes(path / "checkpoint.pt", data)
+    atomic_write_bytes(path / "checkpoint.json", json_bytes({"sha256": sha256(data)}))
+
+
+def load_checkpoint(path: Path) -> dict[str, Any] | None:
+    """The checkpoint at ``path``, or None. A corrupt or truncated one is reported with a
+    warning and ignored, so training restarts from scratch instead of from bad state. Loaded with
+    ``weights_only=True``: a checkpoint holds tensors and plain containers, never code.
+
+    Example
+    -------
+    >>> load_checkpoint(Path("/nonexistent")) is None
+    True
+    """
+    path = Path(path)
+    if not (path / "checkpoint.pt").exists():
+        return None
+    try:
+        expected = json.loads((path / "checkpoint.json").read_text())["sha256"]
+        data = (path / "checkpoint.pt").read_bytes()
+        if sha256(data) != expected:
+            raise ValueError("hash mismatch")
+        return torch.load(io.BytesIO(data), weights_only=True)
+    except Exception as exc:  # any failure means the file cannot be trusted
+        warnings.warn(f"run store: checkpoint in {path} is corrupt ({exc}); starting the run from scratch",
+                      stacklevel=2)
+        return None
+
+
+def remove_checkpoint(path: Path) -> None:
+    """Delete a finished run's checkpoint files.
+
+    Example
+    -------
+    >>> remove_checkpoint(Path("/nonexistent"))
+    """
+    for name in ("checkpoint.pt", "checkpoint.json"):
+        try:
+            (Path(path) / name).unlink()
+        except FileNotFoundError:
+            pass

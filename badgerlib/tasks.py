@@ -1,0 +1,123 @@
+"""Tasks: what the experts must guess, and the single scalar feedback they get.
+
+A task is a frozen dataclass and is its own config. Every task offers the same small interface,
+which the model and the trainer rely on:
+
+- ``dims``: how many numbers a guess has;
+- ``sample_targets(batch, generator, dtype, device)``: a ``(batch, dims)`` tensor of targets;
+- ``feedback(guess, target)``: one scalar per task, ``(batch,)``: the only signal the experts see;
+- ``dim_error(guess, target)``: the unscaled per-dimension error ``(batch, dims)``, for analysis;
+- ``zeros_level``: the expected feedback of the all-zeros first guess.
+
+Example
+-------
+>>> import torch
+>>> game = GuessingGame(n=3)
+>>> targets = game.sample_targets(4, torch.Generator().manual_seed(0))
+>>> targets.shape
+torch.Size([4, 3])
+>>> game.feedback(targets, targets)
+tensor([0., 0., 0., 0.])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from badgerlib.config import check_choice, check_float, check_int, register_kind
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """The torch dtype for a config's dtype name.
+
+    Example
+    -------
+    >>> torch_dtype("float64")
+    torch.float64
+    """
+    check_choice("dtype", "name", name, tuple(_DTYPES))
+    return _DTYPES[name]
+
+
+@register_kind
+@dataclass(frozen=True)
+class GuessingGame:
+    """Guess N numbers drawn uniformly from [-1, 1]; the feedback is one scaled error per task.
+
+    With ``metric="mse"`` a guess scores ``scale * mean((guess - target)^2)``; the default
+    scale 3 puts the all-zeros guess at 1.0 on average (E[t^2] = 1/3), as in GoodAI's
+    badger-2019 code. ``metric="l1"`` scores ``scale * mean(|guess - target|)`` with default
+    scale 2 (E|t| = 1/2), so zeros again sit at 1.0.
+
+    Example
+    -------
+    >>> GuessingGame(n=20).zeros_level
+    1.0
+    >>> GuessingGame(n=2, metric="l1").scale
+    2.0
+    >>> GuessingGame(n=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: GuessingGame.n = 0: must be an integer in [1, 100000]
+    """
+
+    kind: ClassVar[str] = "guessing_game"
+    n: int = 3
+    metric: str = "mse"
+    scale: float | None = None
+
+    def __post_init__(self):
+        check_int("GuessingGame", "n", self.n, 1, 100_000)
+        check_choice("GuessingGame", "metric", self.metric, ("mse", "l1"))
+        if self.scale is None:
+            object.__setattr__(self, "scale", 3.0 if self.metric == "mse" else 2.0)
+        check_float("GuessingGame", "scale", self.scale, 0.0, 1e6, lo_open=True)
+        object.__setattr__(self, "scale", float(self.scale))
+
+    @property
+    def dims(self) -> int:
+        """Numbers in one guess."""
+        return self.n
+
+    @property
+    def zeros_level(self) -> float:
+        """Expected feedback of the all-zeros guess (1.0 with the default scales)."""
+        return self.scale * (1.0 / 3.0 if self.metric == "mse" else 0.5)
+
+    def sample_targets(self, batch: int, generator: torch.Generator, dtype: torch.dtype = torch.float32,
+                       device: str | torch.device = "cpu") -> torch.Tensor:
+        """``(batch, n)`` targets uniform in [-1, 1], drawn from ``generator`` (on the CPU, so a
+        seed gives the same tasks on every device).
+
+        Example
+        -------
+        >>> GuessingGame(n=2).sample_targets(3, torch.Generator().manual_seed(1)).abs().max() <= 1
+        tensor(True)
+        """
+        u = torch.rand(batch, self.n, generator=generator, dtype=torch.float64)
+        return (2.0 * u - 1.0).to(dtype=dtype, device=device)
+
+    def dim_error(self, guess: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Unscaled per-dimension error: squared (mse) or absolute (l1), shape ``(..., n)``.
+
+        Example
+        -------
+        >>> GuessingGame(n=2).dim_error(torch.zeros(1, 2), torch.tensor([[0.5, -1.0]]))
+        tensor([[0.2500, 1.0000]])
+        """
+        diff = guess - target
+        return diff * diff if self.metric == "mse" else diff.abs()
+
+    def feedback(self, guess: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The one scalar per task that the experts receive, shape ``(...)``.
+
+        Example
+        -------
+        >>> GuessingGame(n=2).feedback(torch.zeros(1, 2), torch.tensor([[0.5, -1.0]]))
+        tensor([1.8750])
+        """
+        return self.scale * self.dim_error(guess, target).mean(dim=-1)
