@@ -183,6 +183,7 @@ class MicroBadgerConfig:
     """
 
     kind: ClassVar[str] = "micro_badger"
+    role: ClassVar[str] = "model"
     experts: int = 8
     hidden: int = 32
     message: int = 8
@@ -263,9 +264,9 @@ class RunConfig:
         if self.task is None:
             from badgerlib.tasks import GuessingGame
             object.__setattr__(self, "task", GuessingGame())
-        if not hasattr(type(self.task), "kind") or type(self.task).kind not in _KINDS:
+        if getattr(type(self.task), "role", None) != "task":
             raise ValueError(f"{owner}.task = {self.task!r}: must be a task such as GuessingGame(n=3)")
-        if not hasattr(type(self.model), "kind") or type(self.model).kind not in _KINDS:
+        if getattr(type(self.model), "role", None) != "model":
             raise ValueError(f"{owner}.model = {self.model!r}: must be a model config such as MicroBadgerConfig()")
         check_int(owner, "inner_steps", self.inner_steps, 1, 100_000)
         check_int(owner, "iterations", self.iterations, 0, 100_000_000)

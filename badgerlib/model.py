@@ -106,7 +106,9 @@ class MicroBadger(nn.Module):
         if adjacency.shape != (E, E):
             raise ValueError(f"adjacency shape = {adjacency.shape}: must be ({E}, {E}) for {E} experts")
         self.register_buffer("adjacency", torch.tensor(adjacency, dtype=torch.float32))
-        self.register_buffer("aggregator", torch.tensor(topology.mean_aggregator(adjacency), dtype=torch.float32))
+        # The mean over in-neighbours is taken as (A @ messages) / in-degree: 0/1 entries and
+        # integer degrees are exact in every dtype (a pre-divided float32 matrix would not be).
+        self.register_buffer("indegree", self.adjacency.sum(dim=1, keepdim=True).clamp(min=1.0))
 
         task_inputs = len(config.features) + dims
         bound = 1.0 / math.sqrt(H)
@@ -160,7 +162,7 @@ class MicroBadger(nn.Module):
         torch.Size([4, 2, 3])
         """
         messages = h @ self.w_msg.T + self.b_msg                      # (B, E, M)
-        received = torch.matmul(self.aggregator, messages)             # (B, E, M): mean of in-neighbours
+        received = torch.matmul(self.adjacency, messages) / self.indegree  # (B, E, M): mean of in-neighbours
         gx = (received @ self.w_msg_in.T
               + (task_input @ self.w_task.T + self.b_in).unsqueeze(1))  # (B, E, 3H)
         gh = h @ self.w_hh.T + self.b_hh                               # (B, E, 3H)

@@ -66,6 +66,7 @@ class GuessingGame:
     """
 
     kind: ClassVar[str] = "guessing_game"
+    role: ClassVar[str] = "task"
     n: int = 3
     metric: str = "mse"
     scale: float | None = None

@@ -1,0 +1,123 @@
+"""MicroBadger against a naive per-expert loop, and its symmetries."""
+import numpy as np
+import pytest
+import torch
+
+from badgerlib import GuessingGame, MicroBadger, MicroBadgerConfig
+from badgerlib.model import LOG_EPS
+
+
+def naive_rollout(model: MicroBadger, task, targets, h_init, steps):
+    """The same Micro-Badger written as plainly as possible: Python loops over tasks and experts,
+    one vector at a time, straight from the description in the book."""
+    cfg, P = model.config, dict(model.named_parameters())
+    E, H = cfg.experts, cfg.hidden
+    A = model.adjacency.to(targets.dtype)
+    losses = []
+    for b in range(targets.shape[0]):
+        target = targets[b]
+        h = [h_init[b, e] for e in range(E)]
+        guess = torch.zeros_like(target)
+        f = task.feedback(guess, target)
+        f_prev = f
+        feedbacks = []
+        for _ in range(steps):
+            feats = {"error": f, "log_error": torch.log(f + LOG_EPS), "delta_error": f - f_prev}
+            x_task = torch.cat([torch.stack([feats[n] for n in cfg.features]), guess])
+            msgs = [P["w_msg"] @ h[j] + P["b_msg"] for j in range(E)]
+            new_h, outs = [], []
+            for i in range(E):
+                senders = [j for j in range(E) if A[i, j] > 0]
+                received = sum(msgs[j] for j in senders) / len(senders) if senders else torch.zeros_like(msgs[0])
+                gx = P["w_msg_in"] @ received + P["w_task"] @ x_task + P["b_in"]
+                gh = P["w_hh"] @ h[i] + P["b_hh"]
+                r = torch.sigmoid(gx[:H] + gh[:H])
+                z = torch.sigmoid(gx[H:2 * H] + gh[H:2 * H])
+                v = torch.tanh(gx[2 * H:] + r * gh[2 * H:])
+                hi = z * h[i] + (1 - z) * v
+                if cfg.exponential_update:
+                    hi = 0.5 * h[i] + 0.7 * hi
+                new_h.append(hi)
+                if cfg.per_expert_readout:
+                    outs.append(P["w_out"][i] @ hi + P["b_out"][i])
+                else:
+                    outs.append(P["w_out"] @ hi + P["b_out"])
+            h = new_h
+            guess = sum(outs) / E
+            f_prev, f = f, task.feedback(guess, target)
+            feedbacks.append(f)
+        losses.append(torch.stack(feedbacks).mean())
+    return torch.stack(losses).mean()
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"per_expert_readout": True},
+    {"exponential_update": True, "topology": "ring"},
+    {"features": ("error",), "links": 1},
+])
+def test_vectorised_model_matches_naive_loop(options):
+    torch.manual_seed(0)
+    cfg = MicroBadgerConfig(experts=5, hidden=6, message=3, **options)
+    task = GuessingGame(n=3)
+    model = MicroBadger(cfg, dims=3, seed=1).double()
+    gen = torch.Generator().manual_seed(2)
+    targets = task.sample_targets(4, gen, torch.float64)
+    h_init = model.initial_state(4, gen)  # keeps the path to the learned h0
+
+    fast = model.rollout(task, targets, steps=4, h_init=h_init).feedback[:, 1:].mean()
+    fast_grads = torch.autograd.grad(fast, list(model.parameters()), retain_graph=True)
+    slow = naive_rollout(model, task, targets, h_init, steps=4)
+    slow_grads = torch.autograd.grad(slow, list(model.parameters()))
+
+    assert abs(fast.item() - slow.item()) < 1e-10
+    for (name, _), g_fast, g_slow in zip(model.named_parameters(), fast_grads, slow_grads):
+        assert torch.allclose(g_fast, g_slow, atol=1e-10, rtol=0), name
+
+
+def test_relabelling_experts_leaves_guesses_unchanged():
+    """Experts are interchangeable: permute the graph and the initial states together and the
+    agent must guess exactly the same numbers (the symmetry the study talks about)."""
+    cfg = MicroBadgerConfig(experts=6, hidden=5)
+    task = GuessingGame(n=4)
+    model = MicroBadger(cfg, dims=4, seed=3).double()
+    gen = torch.Generator().manual_seed(0)
+    targets = task.sample_targets(7, gen, torch.float64)
+    h_init = model.initial_state(7, gen)
+    perm = torch.tensor([3, 0, 5, 1, 4, 2])
+    A = model.adjacency.numpy()
+    relabelled = MicroBadger(cfg, dims=4, adjacency=A[np.ix_(perm.numpy(), perm.numpy())]).double()
+    relabelled.load_state_dict({k: v for k, v in model.state_dict().items()
+                                if k not in ("adjacency", "indegree")}, strict=False)
+    with torch.no_grad():
+        a = model.rollout(task, targets, 5, h_init=h_init, record=True)
+        b = relabelled.rollout(task, targets, 5, h_init=h_init[:, perm], record=True)
+    assert torch.allclose(a.guesses, b.guesses, atol=1e-12)
+    assert torch.allclose(a.hidden[:, :, perm], b.hidden, atol=1e-12)
+    # and a relabelling that does NOT follow the graph changes the guesses: the test can fail
+    with torch.no_grad():
+        c = model.rollout(task, targets, 5, h_init=h_init[:, perm])
+    assert not torch.allclose(a.guesses, c.guesses, atol=1e-6)
+
+
+def test_identical_experts_stay_identical_without_noise():
+    cfg = MicroBadgerConfig(experts=4, hidden=5, init_noise=0.0, topology="complete")
+    task = GuessingGame(n=2)
+    model = MicroBadger(cfg, dims=2)
+    with torch.no_grad():
+        r = model.rollout(task, task.sample_targets(3, torch.Generator().manual_seed(0)), 4, record=True)
+    assert torch.allclose(r.hidden, r.hidden[:, :, :1].expand_as(r.hidden))
+
+
+def test_first_guess_is_zeros_and_its_feedback_is_given():
+    task = GuessingGame(n=3)
+    model = MicroBadger(MicroBadgerConfig(experts=2, hidden=3), dims=3)
+    targets = torch.tensor([[0.5, -0.5, 1.0]])
+    r = model.rollout(task, targets, 2)
+    assert torch.equal(r.guesses[:, 0], torch.zeros(1, 3))
+    assert torch.allclose(r.feedback[:, 0], torch.tensor([3 * (0.25 + 0.25 + 1) / 3]))
+
+
+def test_adjacency_of_wrong_shape_is_refused():
+    with pytest.raises(ValueError, match=r"adjacency shape = \(2, 2\): must be \(3, 3\)"):
+        MicroBadger(MicroBadgerConfig(experts=3), dims=1, adjacency=np.zeros((2, 2)))

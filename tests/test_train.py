@@ -1,0 +1,156 @@
+"""Training: determinism, the run store, resume, corruption, the NaN guard."""
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from badgerlib import GuessingGame, MicroBadgerConfig, RunConfig, store, train
+
+
+def small_config(**changes):
+    base = RunConfig(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=3, hidden=6, message=3),
+                     iterations=12, batch=4, inner_steps=3, snapshots=3, probe_batch=5)
+    return base.replace(**changes)
+
+
+def assert_runs_equal(a, b):
+    assert a.history.keys() == b.history.keys()
+    for k in a.history:
+        assert np.array_equal(a.history[k], b.history[k]), k
+    for k in a.snapshots:
+        assert np.array_equal(a.snapshots[k], b.snapshots[k]), k
+    for k in a.model_state:
+        assert torch.equal(a.model_state[k], b.model_state[k]), k
+
+
+def test_history_and_snapshots_have_the_documented_shapes(tmp_path):
+    run = train(small_config(), runs_dir=tmp_path, progress=False)
+    for name in ("loss", "last_error", "grad_norm", "guess_magnitude", "guess_spread", "mean_corr"):
+        assert run.history[name].shape == (12,)
+        assert np.all(np.isfinite(run.history[name]))
+    assert run.history["dim_error"].shape == (12, 2)
+    assert run.snapshots["iterations"].tolist() == [0, 6, 12]
+    assert run.snapshots["hidden"].shape == (3, 5, 4, 3, 6)
+    assert run.snapshots["outputs"].shape == (3, 5, 4, 3, 2)
+    assert run.snapshots["targets"].shape == (5, 2)
+    # the last-step error recorded in history matches the per-dimension errors
+    assert np.allclose(run.history["last_error"], 3 * run.history["dim_error"].mean(axis=1))
+
+
+def test_same_config_same_numbers_and_different_seed_different_numbers(tmp_path):
+    a = train(small_config(), runs_dir=tmp_path / "a", progress=False)
+    b = train(small_config(), runs_dir=tmp_path / "b", progress=False)
+    assert_runs_equal(a, b)
+    c = train(small_config(seed=1), runs_dir=tmp_path / "c", progress=False)
+    assert not np.array_equal(a.history["loss"], c.history["loss"])
+
+
+def test_finished_run_is_loaded_not_recomputed(tmp_path):
+    a = train(small_config(), runs_dir=tmp_path, progress=False)
+    calls = []
+    b = train(small_config(), runs_dir=tmp_path, progress=False, on_iteration=lambda i, l: calls.append(i))
+    assert calls == []
+    assert_runs_equal(a, b)
+    assert json.loads((a.path / "config.json").read_text())["config"] == small_config().to_dict()
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupt_at(n):
+    def callback(done, loss):
+        if done == n:
+            raise Interrupt
+    return callback
+
+
+@pytest.mark.parametrize("stop_at, checkpoint_every", [(7, 0), (7, 5), (5, 5)])
+def test_interrupted_run_resumes_to_identical_result(tmp_path, stop_at, checkpoint_every):
+    reference = train(small_config(), cache=False, progress=False)
+    with pytest.raises(Interrupt):
+        train(small_config(), runs_dir=tmp_path, progress=False, checkpoint_every=checkpoint_every,
+              on_iteration=interrupt_at(stop_at))
+    path = store.run_path(small_config(), tmp_path)
+    assert store.load_checkpoint(path)["iteration"] == stop_at
+    done = []
+    resumed = train(small_config(), runs_dir=tmp_path, progress=False, on_iteration=lambda i, l: done.append(i))
+    assert done[0] == stop_at + 1  # it really resumed instead of starting over
+    assert_runs_equal(reference, resumed)
+    assert not (path / "checkpoint.pt").exists()
+
+
+def test_corrupt_checkpoint_is_detected_and_run_recomputed(tmp_path):
+    reference = train(small_config(), cache=False, progress=False)
+    with pytest.raises(Interrupt):
+        train(small_config(), runs_dir=tmp_path, progress=False, on_iteration=interrupt_at(6))
+    path = store.run_path(small_config(), tmp_path)
+    data = (path / "checkpoint.pt").read_bytes()
+    (path / "checkpoint.pt").write_bytes(data[: len(data) // 2])  # truncated
+    done = []
+    with pytest.warns(UserWarning, match="checkpoint .* is corrupt"):
+        run = train(small_config(), runs_dir=tmp_path, progress=False, on_iteration=lambda i, l: done.append(i))
+    assert done[0] == 1  # started from scratch
+    assert_runs_equal(reference, run)
+
+
+@pytest.mark.parametrize("victim", ["history.npz", "model.pt", "manifest.json"])
+def test_corrupt_result_file_is_recomputed_never_used(tmp_path, victim):
+    first = train(small_config(), runs_dir=tmp_path, progress=False)
+    target = first.path / victim
+    raw = bytearray(target.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    target.write_bytes(bytes(raw))
+    done = []
+    with pytest.warns(UserWarning, match="recomputing"):
+        again = train(small_config(), runs_dir=tmp_path, progress=False, on_iteration=lambda i, l: done.append(i))
+    assert len(done) == 12
+    assert_runs_equal(first, again)
+
+
+def test_results_version_changes_the_key(monkeypatch):
+    before = store.config_hash(small_config())
+    monkeypatch.setattr(store, "RESULTS_VERSION", store.RESULTS_VERSION + 1)
+    assert store.config_hash(small_config()) != before
+
+
+def test_non_finite_loss_stops_with_the_iteration_and_keeps_the_checkpoint(tmp_path):
+    cfg = small_config(iterations=30)
+    path = store.run_path(cfg, tmp_path)
+
+    def poison(done, loss):
+        if done == 10:  # corrupt the weights: the next loss is NaN
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train(cfg, runs_dir=tmp_path, progress=False, on_iteration=poison)
+    ckpt = store.load_checkpoint(path)
+    ckpt["model"]["w_hh"][:] = float("nan")
+    store.save_checkpoint(path, ckpt)
+    with pytest.raises(FloatingPointError, match="at iteration 10; last good checkpoint kept in"):
+        train(cfg, runs_dir=tmp_path, progress=False)
+    assert store.load_checkpoint(path)["iteration"] == 10
+
+
+def test_float64_runs_and_trained_model_rolls_out(tmp_path):
+    run = train(small_config(dtype="float64"), runs_dir=tmp_path, progress=False)
+    r = run.rollout(batch=7, record=True)
+    assert r.guesses.dtype == torch.float64 and r.hidden.shape == (7, 4, 3, 6)
+
+
+def test_cuda_request_without_cuda_is_a_clear_error(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="device = 'cuda': CUDA is not available"):
+        train(small_config(), runs_dir=tmp_path, device="cuda", progress=False)
+
+
+def test_training_reduces_the_error_on_an_easy_game(tmp_path):
+    """One dimension, a few hundred iterations: the agent must leave the zeros level."""
+    cfg = RunConfig(task=GuessingGame(n=1), model=MicroBadgerConfig(experts=4, hidden=16),
+                    iterations=400, batch=32, inner_steps=5, lr=3e-3, snapshots=0)
+    run = train(cfg, runs_dir=tmp_path, progress=False)
+    assert run.history["loss"][:20].mean() > 0.7
+    assert run.rollout(batch=500).feedback[:, -1].mean() < 0.3
