@@ -47,11 +47,12 @@ class Rollout:
 
     guesses: ``(B, S+1, N)``; feedback: ``(B, S+1)``; hidden: ``(B, S+1, E, H)`` or None (step 0
     is the initial state); outputs: ``(B, S+1, E, N)`` or None (each expert's readout; step 0 is
-    zeros, since the first guess is given, not computed).
+    zeros, since the first guess is given, not computed); targets: ``(B, N)``, what was guessed.
     """
 
     guesses: torch.Tensor
     feedback: torch.Tensor
+    targets: torch.Tensor
     hidden: torch.Tensor | None = None
     outputs: torch.Tensor | None = None
 
@@ -229,6 +230,7 @@ class MicroBadger(nn.Module):
         return Rollout(
             guesses=torch.stack(guesses, dim=1),
             feedback=torch.stack(feedback, dim=1),
+            targets=targets,
             hidden=torch.stack(hidden, dim=1) if record else None,
             outputs=torch.stack(outputs, dim=1) if record else None,
         )

@@ -1,0 +1,1 @@
+"""Speed and scale measurements, printed as tables (``make bench``); never timed tests."""

@@ -1,0 +1,77 @@
+"""Every chapter runs headless through papermill (quick mode), and the book builds from the
+executed notebooks without executing them a second time.
+
+The executed notebooks go to ``_build/executed/book/``; the staged book (the sources with the
+executed notebooks and execution switched off) builds into ``_build/executed/_build/html``.
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+STAGE = ROOT / "_build" / "executed"
+NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
+
+pytestmark = pytest.mark.notebooks
+
+
+def execute(notebook: Path) -> Path:
+    out = STAGE / "book" / notebook.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    env_mode = os.environ.get("BADGER_MODE", "quick")
+    os.environ["BADGER_MODE"] = env_mode  # the kernel inherits it
+    papermill.execute_notebook(str(notebook), str(out), kernel_name="python3", cwd=str(BOOK),
+                               progress_bar=False, execution_timeout=3600)
+    return out
+
+
+def test_every_chapter_is_in_the_table_of_contents():
+    toc = (ROOT / "_toc.yml").read_text()
+    for nb in NOTEBOOKS:
+        assert f"book/{nb.stem}" in toc, f"{nb.name} is not in _toc.yml"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
+def test_notebook_runs_and_checks_its_finding(notebook):
+    source = nbformat.read(notebook, as_version=4)
+    code = [c for c in source.cells if c.cell_type == "code"]
+    assert any(c.outputs for c in code) is False, f"{notebook.name} is committed with outputs"
+    assert "parameters" in code[0].metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
+    assert any(c.source.lstrip().startswith("# finding check") for c in code), "no '# finding check' cell"
+    executed = nbformat.read(execute(notebook), as_version=4)
+    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors
+
+
+def test_book_builds_from_the_executed_notebooks():
+    """Stage the book sources with the executed notebooks, switch execution off, and build with
+    warnings as errors (a missing figure, a broken glue reference or cross-reference fails)."""
+    for nb in NOTEBOOKS:  # a notebook test deselected or run elsewhere: execute it now
+        if not (STAGE / "book" / nb.name).exists() or (STAGE / "book" / nb.name).stat().st_mtime < nb.stat().st_mtime:
+            execute(nb)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["execute"]["execute_notebooks"] = "off"
+    (STAGE / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    shutil.copy(ROOT / "_toc.yml", STAGE / "_toc.yml")
+    for page in BOOK.glob("*.md"):
+        shutil.copy(page, STAGE / "book" / page.name)
+    shutil.copytree(ROOT / "_static", STAGE / "_static", dirs_exist_ok=True)
+    assert (STAGE / "_static" / "embed.js").exists(), "run `make` first: _static/embed.js is fetched by the Makefile"
+    shutil.rmtree(STAGE / "_build", ignore_errors=True)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run([str(jb), "build", str(STAGE), "-W", "--keep-going"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    html = STAGE / "_build" / "html"
+    for nb in NOTEBOOKS:
+        page = (html / "book" / f"{nb.stem}.html").read_text()
+        assert "<img" in page, f"{nb.stem}.html has no figure"
+        assert "Traceback" not in page
