@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EMBED := _static/embed.js
-HTML_MANAGER := @jupyter-widgets/html-manager@1.0.6
+MATHJAX := _extra/mathjax/tex-svg.js
+ASSETS := $(EMBED) $(MATHJAX)
 BADGER_MODE ?= quick
 export BADGER_MODE
 
@@ -18,20 +19,26 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-# The script that draws ipywidgets in static HTML, taken from the npm registry at build time
-# (not committed), so the built book shows its widgets offline.
-$(EMBED):
-	@mkdir -p _static
-	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent $(HTML_MANAGER) >/dev/null && tar xzf *.tgz) \
-	  && cp $$tmp/package/dist/embed.js $@.tmp && mv $@.tmp $@ && rm -rf $$tmp
+# Scripts the HTML needs, taken from the npm registry at build time (not committed), so the
+# built book renders offline: the one that draws ipywidgets from their embedded state, and
+# MathJax (the SVG build carries its fonts inside, so one file is enough).
+npm_file = @mkdir -p $(dir $@) && tmp=$$(mktemp -d) \
+	&& (cd $$tmp && npm pack --silent $(1) >/dev/null && tar xzf *.tgz) \
+	&& cp $$tmp/package/$(2) $@.tmp && mv $@.tmp $@ && rm -rf $$tmp
 
-book: $(STAMP) $(EMBED)
+$(EMBED):
+	$(call npm_file,@jupyter-widgets/html-manager@1.0.6,dist/embed.js)
+
+$(MATHJAX):
+	$(call npm_file,mathjax@3.2.2,es5/tex-svg.js)
+
+book: $(STAMP) $(ASSETS)
 	$(BIN)/jupyter-book build . -W --keep-going
 
 book-full:
 	$(MAKE) book BADGER_MODE=full
 
-test: $(STAMP) $(EMBED)
+test: $(STAMP) $(ASSETS)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
