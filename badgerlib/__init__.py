@@ -8,10 +8,13 @@ Example
 >>> cfg.model.experts
 8
 """
+from badgerlib.baselines import LSTMMetaLearner, LSTMMetaLearnerConfig, SupervisedLSTM, SupervisedLSTMConfig
 from badgerlib.config import MicroBadgerConfig, RunConfig
 from badgerlib.model import MicroBadger, Rollout
-from badgerlib.tasks import GuessingGame
+from badgerlib.tasks import GuessingGame, SineSumGame
 from badgerlib.train import Run, train
 
-__all__ = ["GuessingGame", "MicroBadger", "MicroBadgerConfig", "Rollout", "Run", "RunConfig", "train"]
+__all__ = [
+    "LSTMMetaLearner", "LSTMMetaLearnerConfig", "SupervisedLSTM", "SupervisedLSTMConfig",
+    "GuessingGame", "MicroBadger", "SineSumGame", "MicroBadgerConfig", "Rollout", "Run", "RunConfig", "train"]
 __version__ = "0.1.0"

@@ -43,9 +43,36 @@ def torch_dtype(name: str) -> torch.dtype:
     return _DTYPES[name]
 
 
+class ScalarFeedback:
+    """The feedback every task here gives: ``scale * mean(error per dimension)``, with the
+    error squared (``metric="mse"``) or absolute (``metric="l1"``). Tasks provide ``metric`` and
+    ``scale``."""
+
+    def dim_error(self, guess: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Unscaled per-dimension error: squared (mse) or absolute (l1), shape ``(..., dims)``.
+
+        Example
+        -------
+        >>> GuessingGame(n=2).dim_error(torch.zeros(1, 2), torch.tensor([[0.5, -1.0]]))
+        tensor([[0.2500, 1.0000]])
+        """
+        diff = guess - target
+        return diff * diff if self.metric == "mse" else diff.abs()
+
+    def feedback(self, guess: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The one scalar per task that the experts receive, shape ``(...)``.
+
+        Example
+        -------
+        >>> GuessingGame(n=2).feedback(torch.zeros(1, 2), torch.tensor([[0.5, -1.0]]))
+        tensor([1.8750])
+        """
+        return self.scale * self.dim_error(guess, target).mean(dim=-1)
+
+
 @register_kind
 @dataclass(frozen=True)
-class GuessingGame:
+class GuessingGame(ScalarFeedback):
     """Guess N numbers drawn uniformly from [-1, 1]; the feedback is one scaled error per task.
 
     With ``metric="mse"`` a guess scores ``scale * mean((guess - target)^2)``; the default
@@ -102,23 +129,91 @@ class GuessingGame:
         u = torch.rand(batch, self.n, generator=generator, dtype=torch.float64)
         return (2.0 * u - 1.0).to(dtype=dtype, device=device)
 
-    def dim_error(self, guess: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Unscaled per-dimension error: squared (mse) or absolute (l1), shape ``(..., n)``.
+
+@register_kind
+@dataclass(frozen=True)
+class SineSumGame(ScalarFeedback):
+    """Guess M samples of a sum of sinusoids with one random phase per task:
+    ``y_i = sum_k sin(k x_i + phi)``, ``x_i = 2 pi i / M``, ``i = 0..M-1``.
+
+    Every frequency k sits exactly on DFT bin k, so how well each frequency is learned can be
+    read off the DFT of a guess (:mod:`badgerlib.analysis.spectral`). This reconstructs the
+    study's F-principle task, whose exact formula was lost from its text.
+
+    The feedback is ``scale * mean((g - y)^2)`` with default scale ``2 / len(frequencies)``, so
+    that the all-zeros guess scores 1 (each unit sinusoid has mean square 1/2). With
+    ``phase`` set, every task has that phase: one fixed target, as in supervised fitting.
+
+    Example
+    -------
+    >>> game = SineSumGame(m=11, frequencies=(1, 2))
+    >>> y = game.sample_targets(4, torch.Generator().manual_seed(0))
+    >>> y.shape, float(game.feedback(torch.zeros_like(y), y).mean())
+    (torch.Size([4, 11]), 1.0)
+    >>> SineSumGame(m=8, frequencies=(4,))
+    Traceback (most recent call last):
+    ...
+    ValueError: SineSumGame.frequencies = (4,): must be distinct integers in [1, 3] (below m/2 = 4.0)
+    """
+
+    kind: ClassVar[str] = "sine_sum_game"
+    role: ClassVar[str] = "task"
+    m: int = 41
+    frequencies: tuple[int, ...] = (1, 2, 3, 4, 5)
+    phase: float | None = None
+    metric: str = "mse"
+    scale: float | None = None
+
+    def __post_init__(self):
+        check_int("SineSumGame", "m", self.m, 3, 100_000)
+        freqs = tuple(self.frequencies) if isinstance(self.frequencies, (list, tuple)) else self.frequencies
+        top = (self.m - 1) // 2
+        if (not isinstance(freqs, tuple) or not freqs or len(set(freqs)) != len(freqs)
+                or not all(isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= top for k in freqs)):
+            raise ValueError(f"SineSumGame.frequencies = {self.frequencies!r}: must be distinct integers in "
+                             f"[1, {top}] (below m/2 = {self.m / 2})")
+        object.__setattr__(self, "frequencies", freqs)
+        if self.phase is not None:
+            check_float("SineSumGame", "phase", self.phase, -1e6, 1e6)
+        check_choice("SineSumGame", "metric", self.metric, ("mse", "l1"))
+        if self.scale is None:
+            object.__setattr__(self, "scale", 2.0 / len(freqs) if self.metric == "mse" else 1.0)
+        check_float("SineSumGame", "scale", self.scale, 0.0, 1e6, lo_open=True)
+        object.__setattr__(self, "scale", float(self.scale))
+
+    @property
+    def dims(self) -> int:
+        """Numbers in one guess (M)."""
+        return self.m
+
+    @property
+    def grid(self) -> torch.Tensor:
+        """The sample positions ``x_i = 2 pi i / M`` (float64)."""
+        return 2 * torch.pi * torch.arange(self.m, dtype=torch.float64) / self.m
+
+    @property
+    def zeros_level(self) -> float:
+        """Feedback of the all-zeros guess (1.0 with the default mse scale)."""
+        if self.metric == "mse":
+            return self.scale * len(self.frequencies) / 2.0
+        # l1: measured on a fine grid of phases, since mean |sum of sines| has no simple form
+        phases = torch.linspace(0, 2 * torch.pi, 257, dtype=torch.float64)[:-1, None]
+        y = sum(torch.sin(k * self.grid + phases) for k in self.frequencies)
+        return float(self.scale * y.abs().mean())
+
+    def sample_targets(self, batch: int, generator: torch.Generator, dtype: torch.dtype = torch.float32,
+                       device: str | torch.device = "cpu") -> torch.Tensor:
+        """``(batch, m)`` targets; the phase is uniform in [0, 2 pi) per task unless fixed.
 
         Example
         -------
-        >>> GuessingGame(n=2).dim_error(torch.zeros(1, 2), torch.tensor([[0.5, -1.0]]))
-        tensor([[0.2500, 1.0000]])
+        >>> g = SineSumGame(m=5, frequencies=(1,), phase=0.0)
+        >>> g.sample_targets(1, torch.Generator()).round(decimals=3)
+        tensor([[ 0.0000,  0.9510,  0.5880, -0.5880, -0.9510]])
         """
-        diff = guess - target
-        return diff * diff if self.metric == "mse" else diff.abs()
-
-    def feedback(self, guess: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The one scalar per task that the experts receive, shape ``(...)``.
-
-        Example
-        -------
-        >>> GuessingGame(n=2).feedback(torch.zeros(1, 2), torch.tensor([[0.5, -1.0]]))
-        tensor([1.8750])
-        """
-        return self.scale * self.dim_error(guess, target).mean(dim=-1)
+        if self.phase is None:
+            phi = 2 * torch.pi * torch.rand(batch, 1, generator=generator, dtype=torch.float64)
+        else:
+            phi = torch.full((batch, 1), float(self.phase), dtype=torch.float64)
+        y = sum(torch.sin(k * self.grid + phi) for k in self.frequencies)
+        return y.to(dtype=dtype, device=device)

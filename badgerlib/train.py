@@ -42,6 +42,7 @@ import torch
 from tqdm.auto import tqdm
 
 from badgerlib import store
+from badgerlib.baselines import LSTMMetaLearner, LSTMMetaLearnerConfig, SupervisedLSTM, SupervisedLSTMConfig
 from badgerlib.config import MicroBadgerConfig, RunConfig
 from badgerlib.model import MicroBadger, Rollout
 from badgerlib.tasks import torch_dtype
@@ -53,6 +54,8 @@ _EVAL_SEED_OFFSET = 2_000_003
 #: Model constructors by model-config class; later model families register here.
 MODEL_BUILDERS: dict[type, Callable[[Any, RunConfig], torch.nn.Module]] = {
     MicroBadgerConfig: lambda model_cfg, cfg: MicroBadger(model_cfg, dims=cfg.task.dims, seed=cfg.seed),
+    LSTMMetaLearnerConfig: lambda model_cfg, cfg: LSTMMetaLearner(model_cfg, dims=cfg.task.dims),
+    SupervisedLSTMConfig: lambda model_cfg, cfg: SupervisedLSTM(model_cfg, dims=cfg.task.dims),
 }
 
 
