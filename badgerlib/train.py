@@ -124,6 +124,33 @@ class Run:
         model.load_state_dict(self.model_state)
         return model.to(device).eval()
 
+    def model_at(self, snapshot: int, device: str = "cpu") -> torch.nn.Module:
+        """The model as it was at snapshot number ``snapshot`` (iteration
+        ``snapshots["iterations"][snapshot]``), rebuilt from the weights stored with it.
+
+        Example
+        -------
+        >>> import tempfile
+        >>> from badgerlib import RunConfig, GuessingGame, MicroBadgerConfig
+        >>> cfg = RunConfig(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=2, hidden=4),
+        ...                 iterations=4, batch=2, inner_steps=2, snapshots=2)
+        >>> run = train(cfg, runs_dir=tempfile.mkdtemp(), progress=False)
+        >>> bool(torch.equal(run.model_at(1).h0, run.model().h0))   # the last snapshot is the end
+        True
+        """
+        count = len(self.snapshots.get("iterations", ()))
+        if isinstance(snapshot, bool) or not isinstance(snapshot, (int, np.integer)) or not -count <= snapshot < count:
+            raise ValueError(f"snapshot = {snapshot!r}: must be an index in [0, {count - 1}] for this run's "
+                             f"{count} snapshots")
+        model = build_model(self.config)
+        state = model.state_dict()
+        for name in list(state):
+            key = f"param.{name}"
+            if key in self.snapshots:
+                state[name] = torch.from_numpy(self.snapshots[key][snapshot])
+        model.load_state_dict(state)
+        return model.to(device).eval()
+
     def rollout(self, batch: int = 1000, seed: int | None = None, steps: int | None = None,
                 record: bool = False, device: str = "cpu") -> Rollout:
         """The trained agent on ``batch`` fresh tasks (drawn from a stream independent of the
@@ -161,9 +188,20 @@ def _batch_stats(task, rollout: Rollout, targets: torch.Tensor) -> dict[str, np.
     return {k: v.double().cpu().numpy() for k, v in stats.items()}
 
 
-def _probe(model: torch.nn.Module, config: RunConfig, device: str):
-    """The fixed probe batch (targets and initial states) on which snapshots are recorded; the
-    same at every snapshot, so changes between snapshots are the learning, not new tasks."""
+def probe_batch(model: torch.nn.Module, config: RunConfig, device: str = "cpu"):
+    """The fixed probe tasks and initial states on which snapshots are recorded. The targets and
+    the initial noise are the same at every snapshot (drawn from their own seeded stream), and
+    the initial state uses the model's current learned part, so what changes between snapshots
+    is the learning, not the tasks.
+
+    Example
+    -------
+    >>> from badgerlib import RunConfig
+    >>> cfg = RunConfig(probe_batch=4)
+    >>> targets, h = probe_batch(build_model(cfg), cfg)
+    >>> targets.shape, h.shape
+    (torch.Size([4, 3]), torch.Size([4, 8, 32]))
+    """
     gen = torch.Generator().manual_seed(config.seed + _PROBE_SEED_OFFSET)
     targets = config.task.sample_targets(config.probe_batch, gen, torch_dtype(config.dtype), device)
     with torch.no_grad():
@@ -171,12 +209,16 @@ def _probe(model: torch.nn.Module, config: RunConfig, device: str):
     return targets, h_init
 
 
-def _snapshot(model, config: RunConfig, probe) -> dict[str, np.ndarray]:
-    targets, h_init = probe
+def _snapshot(model, config: RunConfig, device: str) -> dict[str, np.ndarray]:
+    """Every expert's states and outputs over the inner loop on the probe batch (float32), and
+    the model's weights (``param.<name>``, in the run's dtype) so analyses can rebuild it."""
+    targets, h_init = probe_batch(model, config, device)
     with torch.no_grad():
-        # the learned initial state moves during training: re-add it to the fixed noise
         r = model.rollout(config.task, targets, config.inner_steps, h_init=h_init, record=True)
-    return {"hidden": r.hidden, "outputs": r.outputs, "guesses": r.guesses, "feedback": r.feedback}
+    out = {k: v.float().cpu().numpy() for k, v in
+           {"hidden": r.hidden, "outputs": r.outputs, "guesses": r.guesses, "feedback": r.feedback}.items()}
+    out.update({f"param.{k}": v.detach().cpu().numpy().copy() for k, v in model.named_parameters()})
+    return out
 
 
 def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str = "cpu", progress: bool = True,
@@ -215,7 +257,6 @@ def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str 
     model = build_model(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     gen = torch.Generator().manual_seed(config.seed)
-    probe = _probe(model, config, device)
     snap_at = set(snapshot_iterations(config).tolist())
     N, T = task.dims, config.iterations
     history = {name: np.zeros(T) for name in
@@ -246,7 +287,7 @@ def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str 
 
     def take_snapshot(done: int) -> None:
         if done in snap_at and done not in snaps:
-            snaps[done] = {k: v.float().cpu().numpy() for k, v in _snapshot(model, config, probe).items()}
+            snaps[done] = _snapshot(model, config, device)
 
     t0 = time.perf_counter()
     bar = tqdm(total=T, initial=start, disable=not progress, desc=f"train {store.config_hash(config)[:8]}",
@@ -293,7 +334,7 @@ def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str 
     bar.close()
 
     seconds = elapsed + time.perf_counter() - t0
-    snapshots = _stack_snapshots(snaps, probe[0])
+    snapshots = _stack_snapshots(snaps, probe_batch(model, config, device)[0])
     meta = {"seconds": seconds, "iterations_per_second": (T - start) / max(time.perf_counter() - t0, 1e-9),
             "device": device, "torch": torch.__version__, "python": platform.python_version(),
             "threads": torch.get_num_threads()}

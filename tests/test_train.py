@@ -154,3 +154,21 @@ def test_training_reduces_the_error_on_an_easy_game(tmp_path):
     run = train(cfg, runs_dir=tmp_path, progress=False)
     assert run.history["loss"][:20].mean() > 0.7
     assert run.rollout(batch=500).feedback[:, -1].mean() < 0.3
+
+
+def test_snapshot_weights_rebuild_the_model_that_made_the_snapshot(tmp_path):
+    from badgerlib.train import build_model, probe_batch
+
+    run = train(small_config(), runs_dir=tmp_path, progress=False)
+    cfg = run.config
+    for k in range(len(run.snapshots["iterations"])):
+        model = run.model_at(k)
+        targets, h_init = probe_batch(model, cfg)
+        with torch.no_grad():
+            r = model.rollout(cfg.task, targets, cfg.inner_steps, h_init=h_init, record=True)
+        assert np.allclose(r.guesses.numpy(), run.snapshots["guesses"][k], atol=1e-6)
+    # snapshot 0 is the untrained model; the last one differs from it
+    assert torch.equal(run.model_at(0).w_hh, build_model(cfg).w_hh)
+    assert not torch.equal(run.model_at(0).w_hh, run.model_at(-1).w_hh)
+    with pytest.raises(ValueError, match=r"snapshot = 3: must be an index in \[0, 2\]"):
+        run.model_at(3)
