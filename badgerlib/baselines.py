@@ -30,7 +30,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from badgerlib.config import FEATURES, check_int, register_kind
+from badgerlib.config import FEATURES, check_features, check_int, register_kind
 from badgerlib.model import Rollout, feedback_features
 
 #: Log-spaced range the quantised feedback is binned over (the zeros level is 1).
@@ -76,12 +76,7 @@ class LSTMMetaLearnerConfig:
 
     def __post_init__(self):
         check_int("LSTMMetaLearnerConfig", "hidden", self.hidden, 1, 4096)
-        features = tuple(self.features) if isinstance(self.features, (list, tuple)) else self.features
-        if (not isinstance(features, tuple) or not features or len(set(features)) != len(features)
-                or not set(features) <= set(FEATURES)):
-            raise ValueError(f"LSTMMetaLearnerConfig.features = {self.features!r}: must be a non-empty subset "
-                             f"of {FEATURES}")
-        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "features", check_features("LSTMMetaLearnerConfig", self.features))
         q = self.quantise_bins
         if isinstance(q, bool) or not isinstance(q, int) or not (q == 0 or 2 <= q <= 1000):
             raise ValueError(f"LSTMMetaLearnerConfig.quantise_bins = {q!r}: must be 0 (off) or an integer in [2, 1000]")

@@ -151,6 +151,21 @@ def check_choice(owner: str, name: str, value, choices) -> None:
 FEATURES = ("error", "log_error", "delta_error")
 
 
+def check_features(owner: str, features) -> tuple[str, ...]:
+    """The features as a tuple, or ValueError unless they are a non-empty subset of FEATURES.
+
+    Example
+    -------
+    >>> check_features("Cfg", ["error"])
+    ('error',)
+    """
+    value = tuple(features) if isinstance(features, (list, tuple)) else features
+    if (not isinstance(value, tuple) or not value or len(set(value)) != len(value)
+            or not set(value) <= set(FEATURES)):
+        raise ValueError(f"{owner}.features = {features!r}: must be a non-empty subset of {FEATURES}")
+    return value
+
+
 @register_kind
 @dataclass(frozen=True)
 class MicroBadgerConfig:
@@ -204,11 +219,7 @@ class MicroBadgerConfig:
             object.__setattr__(self, "links", min(3, self.experts - 1))
         if self.topology == "random":
             check_int(owner, "links", self.links, 0, max(self.experts - 1, 0))
-        features = tuple(self.features) if isinstance(self.features, (list, tuple)) else self.features
-        if (not isinstance(features, tuple) or not features or len(set(features)) != len(features)
-                or not set(features) <= set(FEATURES)):
-            raise ValueError(f"{owner}.features = {self.features!r}: must be a non-empty subset of {FEATURES}")
-        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "features", check_features(owner, self.features))
         for name in ("per_expert_readout", "exponential_update"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{owner}.{name} = {getattr(self, name)!r}: must be True or False")
