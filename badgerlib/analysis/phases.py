@@ -1,0 +1,702 @@
+"""Phases and plateaus of a guessing-game training history, read from the data.
+
+The study describes training in phases: first a plateau where the agent guesses zeros, then
+guesses that differ from zero but are the same number in every dimension, then the
+dimensions solved one at a time. This module labels those phases from what a run records
+per outer iteration (``badgerlib.train``'s history), with no hand-placed boundaries:
+
+* :func:`label_phases` - every iteration gets a phase from the smoothed per-dimension errors,
+  the guess magnitude, the spread of the guess across dimensions and ``mean_corr``;
+  :func:`phase_segments` turns the labels into contiguous phases.
+* :func:`detect_plateaus` - plateaus of the error of the last guess, found by
+  :func:`badgerlib.analysis.dynamics.find_plateaus` on a curve offset by one dimension's
+  worth of error (so that the relative flatness tolerance means the same at every level);
+  :func:`plateau_summary` and :func:`transition_windows` describe them.
+* :func:`escape_iteration` - when the first ("guess zeros") plateau is left for good.
+* :func:`solve_times`, :func:`transition_intervals`, :func:`concurrency` - when each
+  dimension is solved and how many dimensions are being learned at the same time (1: one at
+  a time, as under ray interference; N: all together, as in supervised learning).
+* :func:`segment_statistic` - a statistic (a Hurst exponent, a mean gradient norm) per segment.
+
+Levels are in units of the task's zeros level (the expected feedback of the all-zeros guess),
+so that with N numbers a plateau at k/N means "k dimensions still unsolved". Per-dimension
+errors are divided by their own zeros level (1/3 for squared error, 1/2 for absolute error).
+
+Only numpy (and :mod:`badgerlib.analysis.dynamics`) is used; nothing here imports torch or
+the training code.
+
+Example
+-------
+>>> import numpy as np
+>>> h = synthetic_history([("zeros", 300), ("same", 200), (1, 200), (2, 300)], n=2, seed=0)
+>>> [(p.label, p.start) for p in phase_segments(label_phases(h, n=2), min_length=50)]
+[('zeros', 0), ('same number', 310), ('1/2 solved', 509), ('2/2 solved', 716)]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from badgerlib.analysis.dynamics import Plateau, find_plateaus
+
+__all__ = [
+    "ZEROS", "SAME", "PARTIAL", "smooth", "normalised_dim_error", "PhaseLabels", "label_phases",
+    "Phase", "phase_segments", "solved_steps", "solved_label", "plateau_curve", "detect_plateaus", "plateau_summary",
+    "transition_windows", "segment_statistic", "escape_iteration", "solve_times",
+    "transition_intervals", "concurrency", "imbalance", "plateau_membership", "learned_directions",
+    "chance_alignment", "first_below", "synthetic_history",
+]
+
+#: Phase names. Besides these three, a phase is ``"k/N solved"`` (k >= 1 dimensions solved).
+ZEROS = "zeros"
+SAME = "same number"
+PARTIAL = "none solved"
+
+#: Mean |target| of the guessing game (uniform in [-1, 1]).
+TARGET_MAGNITUDE = 0.5
+
+
+def _series(x, fn: str, name: str, ndim: int = 1) -> np.ndarray:
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{fn}: {name} must be a numeric array, got {type(x).__name__}") from err
+    if a.ndim != ndim:
+        raise ValueError(f"{fn}: {name} has shape {a.shape}; a {ndim}-D array is needed")
+    if a.shape[0] < 1 or not np.all(np.isfinite(a)):
+        raise ValueError(f"{fn}: {name} must be non-empty and finite")
+    return a
+
+
+def _window(window, fn: str) -> int:
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+        raise ValueError(f"{fn}: window={window!r}; allowed is an integer >= 1")
+    return int(window)
+
+
+def smooth(x, window: int) -> np.ndarray:
+    """Centred running mean along the first axis (odd window, shrunk at the ends).
+
+    Example
+    -------
+    >>> smooth([0.0, 3.0, 0.0, 3.0], 3).tolist()
+    [1.5, 1.0, 2.0, 1.5]
+    """
+    a = np.asarray(x, dtype=np.float64)
+    w = _window(window, "smooth") | 1
+    kernel = np.ones(w)
+    if a.ndim == 1:
+        num = np.convolve(a, kernel, mode="same")
+        den = np.convolve(np.ones(len(a)), kernel, mode="same")
+        return num / den
+    return np.stack([smooth(a[:, j], w) for j in range(a.shape[1])], axis=1)
+
+
+def normalised_dim_error(dim_error, metric: str = "mse") -> np.ndarray:
+    """Per-dimension error over its zeros level (1/3 for ``"mse"``, 1/2 for ``"l1"``):
+    1 for an untouched dimension, 0 for a solved one.
+
+    Example
+    -------
+    >>> normalised_dim_error([[1 / 3, 0.0]]).tolist()
+    [[1.0, 0.0]]
+    """
+    if metric not in ("mse", "l1"):
+        raise ValueError(f"normalised_dim_error: metric={metric!r}; allowed are 'mse', 'l1'")
+    return np.asarray(dim_error, dtype=np.float64) / (1.0 / 3.0 if metric == "mse" else 0.5)
+
+
+def solved_label(k: int, n: int) -> str:
+    """The name of the phase with ``k`` of ``n`` dimensions solved.
+
+    Example
+    -------
+    >>> solved_label(2, 6)
+    '2/6 solved'
+    """
+    return f"{k}/{n} solved"
+
+
+@dataclass(frozen=True)
+class PhaseLabels:
+    """One label per iteration and the smoothed signals it was read from.
+
+    labels: (T,) phase names. solved: (T,) dimensions solved. error: (T, N) smoothed
+    normalised per-dimension errors. magnitude, spread, corr: (T,) smoothed guess magnitude,
+    spread across dimensions and mean correlation. n: numbers guessed.
+
+    Example
+    -------
+    >>> lab = label_phases(synthetic_history([("zeros", 100), (2, 100)], n=2), n=2)
+    >>> lab.fraction("zeros") > 0.4, int(lab.solved[-1])
+    (True, 2)
+    """
+
+    labels: np.ndarray
+    solved: np.ndarray
+    error: np.ndarray
+    magnitude: np.ndarray
+    spread: np.ndarray
+    corr: np.ndarray
+    n: int
+
+    def fraction(self, label: str) -> float:
+        """Share of iterations with this label."""
+        return float(np.mean(self.labels == label))
+
+
+def label_phases(history: Mapping[str, np.ndarray], n: int | None = None, *, metric: str = "mse",
+                 window: int = 25, solved: float = 0.25, zero_magnitude: float = 0.1,
+                 same_spread: float = 0.5, same_corr: float = 0.5) -> PhaseLabels:
+    """Label every iteration of a guessing-game history with its phase.
+
+    Signals (each smoothed over ``window`` iterations): the normalised per-dimension errors
+    e_d (:func:`normalised_dim_error` of ``history["dim_error"]``), the guess magnitude m
+    (``guess_magnitude``), the spread of the guess across dimensions s (``guess_spread``) and
+    the correlation c between mean guess and mean target (``mean_corr``).
+
+    * a dimension is *solved* when e_d < ``solved``; with k >= 1 solved the label is
+      ``"k/N solved"``;
+    * with none solved: ``"zeros"`` when m < ``zero_magnitude`` x E|target| (0.5) and the
+      mean error is above 1 - 1/(2N) (less than half a dimension's worth gained);
+      ``"same number"`` when the guess is clearly non-zero, nearly uniform across dimensions
+      (s < ``same_spread`` x m) and tracks the mean target (c > ``same_corr``): guessing the
+      mean of the targets everywhere; else ``"none solved"`` (the guesses differ across
+      dimensions, but no dimension is solved yet).
+
+    Why these signals: "same number" and "one dimension solved" score the same,
+    (N-1)/N of the zeros level, so the loss cannot tell them apart; the spread can (0 for
+    the same number everywhere, about sqrt(N-1) x m when one dimension is guessed and the
+    rest are zeros), and so can the per-dimension errors (all at 1 - 1/N against one at 0).
+
+    Example
+    -------
+    >>> h = synthetic_history([("zeros", 100), (1, 100)], n=3, seed=1)
+    >>> lab = label_phases(h, n=3)
+    >>> str(lab.labels[20]), str(lab.labels[180]), int(lab.solved[180])
+    ('zeros', '1/3 solved', 1)
+    """
+    fn = "label_phases"
+    for key in ("dim_error", "guess_magnitude", "guess_spread", "mean_corr"):
+        if key not in history:
+            raise ValueError(f"{fn}: history has no {key!r}; it needs dim_error, guess_magnitude, "
+                             f"guess_spread and mean_corr (as recorded by badgerlib.train)")
+    dim = _series(history["dim_error"], fn, "history['dim_error']", ndim=2)
+    if n is not None and n != dim.shape[1]:
+        raise ValueError(f"{fn}: n={n!r} but history['dim_error'] has {dim.shape[1]} dimensions")
+    n = dim.shape[1]
+    T = dim.shape[0]
+    window = _window(window, fn)
+    for name, value in (("solved", solved), ("zero_magnitude", zero_magnitude), ("same_spread", same_spread)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{fn}: {name}={value!r}; allowed is a number > 0")
+    e = smooth(normalised_dim_error(dim, metric), window)
+    sig = {}
+    for key in ("guess_magnitude", "guess_spread", "mean_corr"):
+        x = _series(history[key], fn, f"history[{key!r}]")
+        if len(x) != T:
+            raise ValueError(f"{fn}: history[{key!r}] has {len(x)} entries; dim_error has {T}")
+        sig[key] = smooth(x, window)
+    m, s, c = sig["guess_magnitude"], sig["guess_spread"], sig["mean_corr"]
+    k = (e < solved).sum(axis=1)
+    tiny = m < zero_magnitude * TARGET_MAGNITUDE
+    untouched = e.mean(axis=1) > 1.0 - 0.5 / n
+    same = (~tiny) & (s < same_spread * m) & (c > same_corr)
+    labels = np.where(tiny & untouched, ZEROS, np.where(same, SAME, PARTIAL)).astype(object)
+    for j in range(1, n + 1):
+        labels[k == j] = solved_label(j, n)
+    return PhaseLabels(labels.astype(str), k, e, m, s, c, n)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A contiguous phase ``[start, end]`` (end inclusive) with one label.
+
+    Example
+    -------
+    >>> Phase("zeros", 0, 99).length
+    100
+    """
+
+    label: str
+    start: int
+    end: int
+
+    @property
+    def length(self) -> int:
+        """Iterations in the phase."""
+        return self.end - self.start + 1
+
+
+def phase_segments(labels, min_length: int = 50) -> list[Phase]:
+    """Contiguous phases of per-iteration labels (or a :class:`PhaseLabels`); a run shorter than ``min_length``
+    iterations is given to the phase before it (to the next one at the very start), and
+    neighbours that end up with the same label are joined.
+
+    Example
+    -------
+    >>> lab = ["zeros"] * 100 + ["1/2 solved"] * 3 + ["zeros"] * 10 + ["1/2 solved"] * 100
+    >>> [(p.label, p.start, p.end) for p in phase_segments(lab, min_length=20)]
+    [('zeros', 0, 112), ('1/2 solved', 113, 212)]
+    """
+    lab = np.asarray(labels.labels if isinstance(labels, PhaseLabels) else labels).astype(str)
+    if lab.ndim != 1 or len(lab) == 0:
+        raise ValueError(f"phase_segments: labels has shape {lab.shape}; a non-empty 1-D array is needed")
+    min_length = _window(min_length, "phase_segments")
+    change = np.flatnonzero(lab[1:] != lab[:-1]) + 1
+    starts = np.r_[0, change]
+    ends = np.r_[change - 1, len(lab) - 1]
+    runs = [[str(lab[a]), int(a), int(b)] for a, b in zip(starts, ends)]
+    # Absorb short runs, shortest first, into a neighbour (the previous one if any).
+    while len(runs) > 1:
+        lengths = [b - a + 1 for _, a, b in runs]
+        i = int(np.argmin(lengths))
+        if lengths[i] >= min_length:
+            break
+        if i > 0:
+            runs[i - 1][2] = runs[i][2]
+        else:
+            runs[1][1] = runs[0][1]
+        del runs[i]
+        joined = [runs[0]]
+        for r in runs[1:]:
+            if r[0] == joined[-1][0]:
+                joined[-1][2] = r[2]
+            else:
+                joined.append(r)
+        runs = joined
+    return [Phase(label, a, b) for label, a, b in runs]
+
+
+def solved_steps(labels: PhaseLabels, min_length: int = 50) -> np.ndarray:
+    """How the number of solved dimensions changes from one phase to the next: the non-zero
+    differences of the median solved count of consecutive :func:`phase_segments`. All ones
+    when the dimensions are solved strictly one at a time; a 2 is two solved together, a
+    negative value one lost again.
+
+    Example
+    -------
+    >>> h = synthetic_history([("zeros", 200), (1, 200), (3, 200)], n=3, seed=0)
+    >>> solved_steps(label_phases(h)).tolist()
+    [1, 2]
+    """
+    if not isinstance(labels, PhaseLabels):
+        raise ValueError(f"solved_steps: labels must be a PhaseLabels (from label_phases), got {type(labels).__name__}")
+    ks = [int(np.median(labels.solved[p.start:p.end + 1])) for p in phase_segments(labels, min_length)]
+    steps = np.diff(np.asarray(ks, dtype=np.int64))
+    return steps[steps != 0]
+
+
+# ------------------------------------------------------------------------------- plateaus
+def plateau_curve(last_error, n: int, zeros_level: float = 1.0) -> np.ndarray:
+    """The curve plateaus are detected on: ``last_error / zeros_level + 1 / n``.
+
+    The offset of one dimension's worth of error makes :func:`find_plateaus`' relative
+    tolerance act like an absolute one near convergence, where the raw error keeps creeping
+    down by large relative amounts (0.02 -> 0.01) that are no new step of the staircase.
+
+    Example
+    -------
+    >>> plateau_curve([1.0, 0.5], n=2).tolist()
+    [1.5, 1.0]
+    """
+    x = _series(last_error, "plateau_curve", "last_error")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"plateau_curve: n={n!r}; allowed is an integer >= 1")
+    if not (np.isfinite(zeros_level) and zeros_level > 0):
+        raise ValueError(f"plateau_curve: zeros_level={zeros_level!r}; allowed is a number > 0")
+    return x / zeros_level + 1.0 / n
+
+
+def detect_plateaus(last_error, n: int, zeros_level: float = 1.0, *, window: int | None = None,
+                    rel_tol: float = 0.02, noise_z: float = 4.0, min_length: int | None = None,
+                    merge: float = 0.25) -> list[Plateau]:
+    """Plateaus of the error of the last guess: :func:`find_plateaus` on
+    :func:`plateau_curve`, with levels given back in units of the zeros level (so a level
+    near k/N means k dimensions unsolved).
+
+    ``window`` defaults to ``max(10, len // 50)`` iterations (plateaus shorter than four
+    windows are not reported). Neighbouring plateaus less than a window apart whose levels
+    differ by less than ``merge`` dimensions (``merge / n`` zeros levels) are joined: a noise
+    burst can split one level in two.
+
+    Example
+    -------
+    >>> h = synthetic_history([("zeros", 400), (1, 400), (2, 400)], n=2, noise=0.05, seed=0)
+    >>> [(p.start, p.end, round(p.level, 2)) for p in detect_plateaus(h["last_error"], n=2)]
+    [(0, 395, 1.0), (424, 798, 0.5), (820, 1199, 0.01)]
+    """
+    x = plateau_curve(last_error, n, zeros_level)
+    window = max(10, len(x) // 50) if window is None else window
+    found = find_plateaus(x, window=window, rel_tol=rel_tol, noise_z=noise_z, min_length=min_length)
+    # find_plateaus can split one level in two where a noise burst interrupts it; join
+    # neighbours less than a window apart whose levels differ by under a quarter dimension.
+    joined: list[Plateau] = []
+    for p in found:
+        q = joined[-1] if joined else None
+        if q is not None and p.start - q.end - 1 < window and abs(p.level - q.level) < merge / n:
+            level = float(np.median(x[q.start:p.end + 1]))
+            joined[-1] = Plateau(q.start, p.end, level, p.escape)
+        else:
+            joined.append(p)
+    return [Plateau(p.start, p.end, p.level - 1.0 / n, p.escape) for p in joined]
+
+
+def plateau_summary(plateaus: Sequence[Plateau], n: int, total: int) -> dict:
+    """Count, lengths and levels of a run's plateaus.
+
+    Returns a dict with ``count``, ``lengths`` (list), ``levels`` (list, zeros-level units),
+    ``unsolved`` (levels x N rounded: dimensions unsolved on each plateau), ``on_plateau``
+    (share of the ``total`` iterations spent on plateaus) and ``first_length`` (length of the
+    first plateau, 0 if the run does not start on one).
+
+    Example
+    -------
+    >>> ps = [Plateau(0, 99, 1.0, 100), Plateau(150, 299, 0.5, None)]
+    >>> s = plateau_summary(ps, n=2, total=300)
+    >>> s["count"], s["lengths"], s["unsolved"], s["on_plateau"]
+    (2, [100, 150], [2, 1], 0.8333333333333334)
+    """
+    lengths = [p.length for p in plateaus]
+    levels = [float(p.level) for p in plateaus]
+    return {
+        "count": len(plateaus),
+        "lengths": lengths,
+        "levels": levels,
+        "unsolved": [int(round(lv * n)) for lv in levels],
+        "on_plateau": float(sum(lengths) / total) if total else 0.0,
+        "first_length": lengths[0] if plateaus and plateaus[0].start == 0 else 0,
+    }
+
+
+def transition_windows(plateaus: Sequence[Plateau], total: int, min_points: int = 100) -> list[tuple[int, int]]:
+    """The stretches between consecutive plateaus (end of one to start of the next), each
+    widened symmetrically to at least ``min_points`` iterations (shifted inwards at the ends
+    of the curve, and clipped to it), as
+    ``(start, end)`` inclusive. Used to compare plateaus with transitions on statistics that
+    need a minimum length (a Hurst exponent needs about 100 points).
+
+    Example
+    -------
+    >>> ps = [Plateau(0, 499, 1.0, 500), Plateau(520, 999, 0.5, None)]
+    >>> transition_windows(ps, total=1000)
+    [(460, 559)]
+    """
+    min_points = _window(min_points, "transition_windows")
+    out = []
+    for p, q in zip(plateaus, plateaus[1:]):
+        a, b = p.end + 1, q.start - 1
+        if b < a:
+            a, b = p.end, q.start
+        need = min_points - (b - a + 1)
+        if need > 0:
+            a -= need // 2
+            b += need - need // 2
+        if a < 0:                      # keep the width at the ends of the curve
+            a, b = 0, b - a
+        if b > total - 1:
+            a, b = a - (b - total + 1), total - 1
+        out.append((int(max(a, 0)), int(b)))
+    return out
+
+
+def segment_statistic(series, segments: Sequence, statistic: Callable[[np.ndarray], float],
+                      min_points: int = 1) -> np.ndarray:
+    """``statistic(series[start:end + 1])`` for every segment (a :class:`Plateau`, a
+    :class:`Phase` or a ``(start, end)`` pair); NaN where a segment is shorter than
+    ``min_points`` or the statistic raises ValueError.
+
+    Example
+    -------
+    >>> segment_statistic(np.arange(10.0), [(0, 4), (5, 9), (3, 3)], np.mean, min_points=2).tolist()
+    [2.0, 7.0, nan]
+    """
+    x = _series(series, "segment_statistic", "series")
+    out = []
+    for seg in segments:
+        a, b = (seg.start, seg.end) if hasattr(seg, "start") else seg
+        part = x[int(a):int(b) + 1]
+        if len(part) < min_points:
+            out.append(np.nan)
+            continue
+        try:
+            out.append(float(statistic(part)))
+        except ValueError:
+            out.append(np.nan)
+    return np.asarray(out, dtype=np.float64)
+
+
+def escape_iteration(loss, zeros_level: float = 1.0, *, drop: float = 0.1, window: int = 25,
+                     hold: int = 100, horizon: int | None = None) -> int | None:
+    """When the first plateau (guessing zeros) is left for good: the first iteration from
+    which the smoothed loss stays below ``(1 - drop) x zeros_level`` for ``hold``
+    iterations (or to the end of the curve). None if it never does within ``horizon``
+    iterations (default: the whole curve).
+
+    Example
+    -------
+    >>> loss = np.r_[np.ones(300), np.full(300, 0.6)]
+    >>> escape_iteration(loss), escape_iteration(loss, horizon=250)
+    (294, None)
+    """
+    x = _series(loss, "escape_iteration", "loss")
+    if horizon is not None:
+        x = x[:_window(horizon, "escape_iteration")]
+    s = smooth(x, _window(window, "escape_iteration"))
+    below = s < (1.0 - drop) * zeros_level
+    hold = _window(hold, "escape_iteration")
+    # the first t with below[t:t + hold] all true (or all of the rest, if shorter)
+    run = 0
+    for t in range(len(below) - 1, -1, -1):
+        run = run + 1 if below[t] else 0
+        below[t] = run >= min(hold, len(below) - t)
+    idx = np.flatnonzero(below)
+    return int(idx[0]) if idx.size else None
+
+
+# ---------------------------------------------------------------- dimensions, one at a time
+def solve_times(dim_error, metric: str = "mse", *, threshold: float = 0.25, window: int = 25) -> np.ndarray:
+    """Iteration at which each dimension is solved for good: one after the last iteration
+    where its smoothed normalised error is at or above ``threshold``; NaN for a dimension
+    still unsolved at the end.
+
+    Example
+    -------
+    >>> e = np.ones((300, 2)) / 3
+    >>> e[100:, 0] = 0.0; e[200:, 1] = 0.0
+    >>> solve_times(e, window=1).tolist()
+    [100.0, 200.0]
+    """
+    e = smooth(normalised_dim_error(_series(dim_error, "solve_times", "dim_error", ndim=2), metric),
+               _window(window, "solve_times"))
+    out = np.full(e.shape[1], np.nan)
+    for d in range(e.shape[1]):
+        above = np.flatnonzero(e[:, d] >= threshold)
+        if above.size == 0:
+            out[d] = 0.0
+        elif above[-1] < len(e) - 1:
+            out[d] = float(above[-1] + 1)
+    return out
+
+
+def transition_intervals(dim_error, metric: str = "mse", *, high: float = 0.8, low: float = 0.25,
+                         window: int = 25) -> np.ndarray:
+    """For each dimension the interval ``[start, end)`` in which it goes from untouched to
+    solved: ``end`` is its :func:`solve_times` at ``low``; ``start`` is one after the last
+    iteration before ``end`` where its smoothed normalised error was at or above ``high``
+    (0 if it never was). NaN rows for unsolved dimensions. Shape (N, 2).
+
+    Example
+    -------
+    >>> e = np.ones((300, 1)) / 3
+    >>> e[100:150, 0] = np.linspace(1, 0, 50) / 3; e[150:, 0] = 0.0
+    >>> transition_intervals(e, window=1).tolist()
+    [[110.0, 137.0]]
+    """
+    e = smooth(normalised_dim_error(_series(dim_error, "transition_intervals", "dim_error", ndim=2), metric),
+               _window(window, "transition_intervals"))
+    ends = solve_times(dim_error, metric, threshold=low, window=window)
+    out = np.full((e.shape[1], 2), np.nan)
+    for d, end in enumerate(ends):
+        if np.isnan(end):
+            continue
+        above = np.flatnonzero(e[:int(end), d] >= high)
+        out[d] = (float(above[-1] + 1) if above.size else 0.0, end)
+    return out
+
+
+def concurrency(intervals) -> float:
+    """How many dimensions are in transition at once, on average over the iterations in
+    which at least one is: 1.0 when they are learned strictly one at a time, N when all are
+    learned together. NaN rows (unsolved dimensions) are ignored; NaN if no interval is left.
+
+    Example
+    -------
+    >>> concurrency([[0, 100], [100, 200]]), concurrency([[0, 100], [0, 100]])
+    (1.0, 2.0)
+    """
+    iv = np.asarray(intervals, dtype=np.float64).reshape(-1, 2)
+    iv = iv[~np.isnan(iv).any(axis=1)]
+    iv = iv[iv[:, 1] > iv[:, 0]]
+    if len(iv) == 0:
+        return float("nan")
+    lo, hi = int(np.floor(iv[:, 0].min())), int(np.ceil(iv[:, 1].max()))
+    t = np.arange(lo, hi) + 0.5
+    active = ((t[:, None] >= iv[None, :, 0]) & (t[:, None] < iv[None, :, 1])).sum(axis=1)
+    busy = active[active > 0]
+    return float(busy.mean()) if busy.size else float("nan")
+
+
+def imbalance(dim_error, metric: str = "mse", *, window: int = 25) -> np.ndarray:
+    """Per iteration, the spread (standard deviation) of the smoothed normalised errors
+    across dimensions: 0 while all dimensions are learned alike, about
+    sqrt(k (N - k)) / N when k dimensions are solved and the rest untouched (0.47 for one of
+    three). Its maximum over training tells one-at-a-time learning from all-together
+    learning also in runs that never finish.
+
+    Example
+    -------
+    >>> e = np.ones((10, 3)) / 3
+    >>> e[5:, 0] = 0.0
+    >>> imbalance(e, window=1)[[0, -1]].round(2).tolist()
+    [0.0, 0.47]
+    """
+    e = smooth(normalised_dim_error(_series(dim_error, "imbalance", "dim_error", ndim=2), metric),
+               _window(window, "imbalance"))
+    return e.std(axis=1)
+
+
+def plateau_membership(iterations, plateaus: Sequence[Plateau], total: int, n: int) -> np.ndarray:
+    """Where each of ``iterations`` falls: ``"zeros plateau"`` (a plateau at the level of the
+    all-zeros guess, within half a dimension), ``"final plateau"`` (the plateau the run ends
+    on, of length ``total``), ``"plateau"`` (any other) or ``"transition"`` (between plateaus).
+
+    Example
+    -------
+    >>> ps = [Plateau(0, 99, 1.0, 100), Plateau(150, 249, 0.5, 250), Plateau(300, 399, 0.0, None)]
+    >>> plateau_membership([50, 120, 200, 350], ps, total=400, n=2).tolist()
+    ['zeros plateau', 'transition', 'plateau', 'final plateau']
+    """
+    its = np.asarray(iterations)
+    out = np.full(its.shape, "transition", dtype=object)
+    for p in plateaus:
+        inside = (its >= p.start) & (its <= p.end)
+        if p.level > 1.0 - 0.5 / n:
+            name = "zeros plateau"
+        elif p.end == total - 1:
+            name = "final plateau"
+        else:
+            name = "plateau"
+        out[inside] = name
+    return out.astype(str)
+
+
+def learned_directions(guesses, targets) -> tuple[np.ndarray, np.ndarray]:
+    """Which directions of target space a guess has learned: the eigenvalues (descending)
+    and eigenvectors (columns) of the symmetric part of the least-squares linear map A with
+    ``guesses ~ targets @ A`` (no intercept; targets have mean zero).
+
+    An agent that has learned the projection of the target onto a k-dimensional subspace
+    has k eigenvalues near 1 and N - k near 0, and leaves (N - k)/N of the zeros-level error;
+    its per-dimension errors are 1 - A_dd, fractional unless the subspace is spanned by
+    coordinate axes. Guessing "the same number in every dimension" is the case k = 1 with
+    the direction (1, ..., 1)/sqrt(N); "one dimension solved" is k = 1 along an axis.
+
+    ``guesses``, ``targets``: (tasks, N), with more tasks than N.
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0)
+    >>> t = rng.uniform(-1, 1, (200, 3))
+    >>> u = np.ones(3) / np.sqrt(3)
+    >>> ev, vec = learned_directions(t @ np.outer(u, u), t)       # the same number everywhere
+    >>> ev.round(3).tolist(), round(abs(float(vec[:, 0] @ u)), 3)
+    ([1.0, 0.0, -0.0], 1.0)
+    """
+    g = _series(guesses, "learned_directions", "guesses", ndim=2)
+    t = _series(targets, "learned_directions", "targets", ndim=2)
+    if g.shape != t.shape or g.shape[0] <= g.shape[1]:
+        raise ValueError(f"learned_directions: guesses {g.shape} and targets {t.shape} must have the same "
+                         f"shape (tasks, N) with more tasks than N")
+    a, *_ = np.linalg.lstsq(t, g, rcond=None)
+    ev, vec = np.linalg.eigh((a + a.T) / 2.0)
+    order = np.argsort(ev)[::-1]
+    return ev[order], vec[:, order]
+
+
+def chance_alignment(n: int, samples: int = 20000, seed: int = 0) -> tuple[float, float]:
+    """Median alignment of a uniformly random unit direction in N dimensions with the mean
+    direction (1, ..., 1)/sqrt(N) and with its nearest coordinate axis: the baseline for the
+    alignments of a learned direction.
+
+    Example
+    -------
+    >>> [round(x, 2) for x in chance_alignment(2)]
+    [0.7, 0.92]
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"chance_alignment: n={n!r}; allowed is an integer >= 1")
+    u = np.random.default_rng(seed).standard_normal((samples, n))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    return float(np.median(np.abs(u.sum(axis=1)) / np.sqrt(n))), float(np.median(np.abs(u).max(axis=1)))
+
+
+def first_below(times, values, threshold: float) -> float:
+    """The first of ``times`` at which ``values`` is below ``threshold``; NaN if never.
+
+    Example
+    -------
+    >>> first_below([0, 50, 100], [1.0, 0.2, 0.05], 0.1), first_below([0, 50], [1.0, 0.5], 0.1)
+    (100.0, nan)
+    """
+    t = _series(times, "first_below", "times")
+    v = _series(values, "first_below", "values")
+    if len(t) != len(v):
+        raise ValueError(f"first_below: times has {len(t)} entries, values {len(v)}; they must match")
+    idx = np.flatnonzero(v < threshold)
+    return float(t[idx[0]]) if idx.size else float("nan")
+
+
+# ------------------------------------------------------------------------- synthetic data
+def synthetic_history(phases: Sequence[tuple], n: int, *, noise: float = 0.1, ramp: int = 20,
+                      seed: int = 0) -> dict[str, np.ndarray]:
+    """A guessing-game history with known phases, for tests and examples.
+
+    ``phases``: ``(kind, length)`` pairs, kind ``"zeros"`` (guesses ~0), ``"same"`` (the
+    mean target guessed in every dimension) or an integer k (dimensions 0..k-1 solved, the
+    rest guessed as zero). Per-iteration values follow the expected value of each phase for
+    uniform targets, joined by linear ramps of ``ramp`` iterations, with multiplicative
+    noise of relative size ``noise``. Returns ``last_error``, ``dim_error`` (unscaled squared
+    error), ``guess_magnitude``, ``guess_spread``, ``mean_corr`` and ``grad_norm``.
+
+    Example
+    -------
+    >>> h = synthetic_history([("zeros", 10), (1, 10)], n=2, noise=0.0, ramp=0)
+    >>> h["last_error"][[0, -1]].tolist(), h["dim_error"][-1].round(3).tolist()
+    ([1.0, 0.505], [0.003, 0.333])
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"synthetic_history: n={n!r}; allowed is an integer >= 1")
+    third = 1.0 / 3.0
+    # expected per-dimension error, magnitude, spread, mean correlation of each phase
+
+    def state(kind):
+        if kind == "zeros":
+            return np.full(n, third), 0.02, 0.02, 0.0
+        if kind == "same":
+            return np.full(n, third * (1 - 1.0 / n)), TARGET_MAGNITUDE / np.sqrt(n), 0.01, 1.0
+        k = int(kind)
+        if not 0 <= k <= n:
+            raise ValueError(f"synthetic_history: phase kind {kind!r}; allowed are 'zeros', 'same' or 0..{n}")
+        e = np.r_[np.full(k, 0.01 * third), np.full(n - k, third)]
+        # k targets guessed, the rest zeros: spread ~ the std of that vector
+        return e, max(TARGET_MAGNITUDE * k / n, 0.02), max(np.sqrt(k / (3.0 * n)), 0.02), np.sqrt(k / n)
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    prev = None
+    for kind, length in phases:
+        cur = state(kind)
+        for t in range(int(length)):
+            w = min(1.0, (t + 1) / ramp) if (prev is not None and ramp) else 1.0
+            mix = cur if prev is None else tuple(w * np.asarray(c) + (1 - w) * np.asarray(p)
+                                                 for c, p in zip(cur, prev))
+            rows.append(mix)
+        prev = cur
+    T = len(rows)
+    dim = np.stack([np.asarray(r[0], dtype=np.float64) for r in rows])
+    mult = lambda shape: np.exp(noise * rng.standard_normal(shape))  # noqa: E731
+    dim = dim * mult(dim.shape)
+    mag = np.array([r[1] for r in rows]) * mult(T)
+    spr = np.array([r[2] for r in rows]) * mult(T)
+    corr = np.clip(np.array([r[3] for r in rows]) + noise * rng.standard_normal(T), -1, 1)
+    return {
+        "last_error": 3.0 * dim.mean(axis=1),
+        "dim_error": dim,
+        "guess_magnitude": mag,
+        "guess_spread": spr,
+        "mean_corr": corr,
+        "grad_norm": 0.3 * mult(T),
+    }
