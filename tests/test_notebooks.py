@@ -64,12 +64,15 @@ def test_book_builds_from_the_executed_notebooks():
     shutil.copy(ROOT / "_toc.yml", STAGE / "_toc.yml")
     for page in BOOK.glob("*.md"):
         shutil.copy(page, STAGE / "book" / page.name)
-    shutil.copytree(ROOT / "_static", STAGE / "_static", dirs_exist_ok=True)
-    assert (STAGE / "_static" / "embed.js").exists(), "run `make` first: _static/embed.js is fetched by the Makefile"
+    for assets in ("_static", "_extra"):
+        shutil.copytree(ROOT / assets, STAGE / assets, dirs_exist_ok=True)
+    for asset in ("_static/embed.js", "_extra/mathjax/tex-svg.js"):
+        assert (STAGE / asset).exists(), f"run `make` first: {asset} is fetched by the Makefile"
     shutil.rmtree(STAGE / "_build", ignore_errors=True)
     jb = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run([str(jb), "build", str(STAGE), "-W", "--keep-going"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    problems = [line for line in (result.stdout + result.stderr).splitlines() if "WARNING" in line or "ERROR" in line]
+    assert result.returncode == 0, "\n".join(problems) or result.stderr[-4000:]
     html = STAGE / "_build" / "html"
     for nb in NOTEBOOKS:
         page = (html / "book" / f"{nb.stem}.html").read_text()
