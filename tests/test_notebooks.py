@@ -20,7 +20,9 @@ BOOK = ROOT / "book"
 STAGE = ROOT / "_build" / "executed"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 
-pytestmark = pytest.mark.notebooks
+# One xdist group: the chapters run one after another on one worker, and the book is built
+# after them, while the unit tests use the other worker.
+pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("book")]
 
 
 def execute(notebook: Path) -> Path:
