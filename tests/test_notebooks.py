@@ -20,9 +20,9 @@ BOOK = ROOT / "book"
 STAGE = ROOT / "_build" / "executed"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 
-# One xdist group: the chapters run one after another on one worker, and the book is built
-# after them, while the unit tests use the other worker.
-pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("book")]
+# pyproject runs pytest-xdist with --dist loadfile: this whole file runs on one worker, in order,
+# so the book is built only after every chapter has been executed.
+pytestmark = pytest.mark.notebooks
 
 
 def execute(notebook: Path) -> Path:
