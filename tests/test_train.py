@@ -1,5 +1,6 @@
 """Training: determinism, the run store, resume, corruption, the NaN guard."""
 import json
+import os
 import warnings
 
 import numpy as np
@@ -172,3 +173,15 @@ def test_snapshot_weights_rebuild_the_model_that_made_the_snapshot(tmp_path):
     assert not torch.equal(run.model_at(0).w_hh, run.model_at(-1).w_hh)
     with pytest.raises(ValueError, match=r"snapshot = 3: must be an index in \[0, 2\]"):
         run.model_at(3)
+
+
+def test_stored_files_follow_the_umask_so_a_shared_store_stays_readable(tmp_path):
+    old = os.umask(0o022)
+    try:
+        store.atomic_write_bytes(tmp_path / "shared.bin", b"x")
+        os.umask(0o077)
+        store.atomic_write_bytes(tmp_path / "private.bin", b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.bin").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "private.bin").stat().st_mode & 0o777 == 0o600
