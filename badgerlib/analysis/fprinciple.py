@@ -53,6 +53,11 @@ __all__ = [
 #: (8! = 40 320 orderings); above it, it is sampled.
 EXACT_MAX = 8
 
+#: The pooled null of :func:`fprinciple_test` is enumerated exactly while it has at most this
+#: many distinct sums; beyond it (many seeds with tied crossings give incommensurable
+#: correlations, and the support grows as the product of the seeds') it is sampled.
+POOLED_SUPPORT_MAX = 200_000
+
 #: With ``relative=True``, a run whose final mean convergence is below this has learned too
 #: little for a threshold relative to it to mean anything: no frequency counts as crossed.
 MIN_FINAL_LEVEL = 0.1
@@ -314,7 +319,8 @@ class FPrincipleTest:
 
     rhos: one correlation per seed; mean, sd: their mean and standard deviation (ddof 1);
     p_value: stratified permutation test of the mean (each seed's crossings reordered
-    independently); per_seed_p: each seed's own p-value; alternative: the direction tested.
+    independently); per_seed_p: each seed's own p-value; alternative: the direction tested;
+    exact: whether the pooled null was enumerated (else sampled, see :data:`POOLED_SUPPORT_MAX`).
     """
 
     rhos: np.ndarray
@@ -323,6 +329,7 @@ class FPrincipleTest:
     p_value: float
     per_seed_p: np.ndarray
     alternative: str
+    exact: bool = True
 
     @property
     def n_seeds(self) -> int:
@@ -335,8 +342,11 @@ def fprinciple_test(frequencies, crossings: Sequence, alternative: str = "greate
     """Pool the frequency-vs-crossing rank correlations of several seeds.
 
     ``crossings``: one array of crossing iterations per seed (as from
-    :func:`crossing_iterations`). The p-value of the mean correlation is exact: each seed's
-    null distribution (all orderings of its crossings) is convolved with the others'. With
+    :func:`crossing_iterations`). The p-value of the mean correlation is exact while the pooled
+    null stays small: each seed's null distribution (all orderings of its crossings) is
+    convolved with the others'. When the pooled null would have more than
+    :data:`POOLED_SUPPORT_MAX` distinct values it is sampled instead: ``n_resamples`` draws of
+    one ordering per seed (seeded; ``exact`` is then False and p is never 0). With
     ``alternative="greater"`` a small p-value means low frequencies are learned first
     consistently across seeds: the F-principle holds.
 
@@ -355,25 +365,35 @@ def fprinciple_test(frequencies, crossings: Sequence, alternative: str = "greate
         raise ValueError("fprinciple_test: crossings is empty; pass one array per seed")
     tests = [rank_correlation(ks, c, alternative, n_resamples, seed + i) for i, c in enumerate(runs)]
     rhos = np.array([t.rho for t in tests])
-    # Null distribution of the sum of correlations: convolve the per-seed nulls, each a set of
-    # distinct values with probabilities.
-    dist = {0.0: 1.0}
+    # Null distribution of the sum of correlations: each seed's null as distinct values with
+    # probabilities, then convolved (exact) or sampled (when the support would grow too large).
     rx = _ranks(ks)
+    nulls = []
     for i, c in enumerate(runs):
         values, counts = np.unique(np.round(_null(_ranks(c), rx, n_resamples, seed + i), 9), return_counts=True)
-        probs = counts / counts.sum()
+        nulls.append((values, counts / counts.sum()))
+    observed = float(rhos.sum())
+    dist: dict[float, float] | None = {0.0: 1.0}
+    for values, probs in nulls:
+        if len(dist) * len(values) > POOLED_SUPPORT_MAX:
+            dist = None
+            break
         new: dict[float, float] = {}
         for s, ps in dist.items():
             for v, pv in zip(values, probs):
                 key = round(s + float(v), 9)
                 new[key] = new.get(key, 0.0) + ps * pv
         dist = new
-    sums = np.array(list(dist))
-    weights = np.array(list(dist.values()))
-    p = _tail(sums, float(rhos.sum()), alternative, weights)
+    if dist is not None:
+        p = _tail(np.array(list(dist)), observed, alternative, np.array(list(dist.values())))
+    else:
+        rng = np.random.default_rng(seed)
+        sums = sum(rng.choice(values, size=n_resamples, p=probs) for values, probs in nulls)
+        p = (_tail(sums, observed, alternative) * n_resamples + 1) / (n_resamples + 1)
     sd = float(rhos.std(ddof=1)) if len(rhos) > 1 else float("nan")
     return FPrincipleTest(rhos=rhos, mean=float(rhos.mean()), sd=sd, p_value=p,
-                          per_seed_p=np.array([t.p_value for t in tests]), alternative=alternative)
+                          per_seed_p=np.array([t.p_value for t in tests]), alternative=alternative,
+                          exact=dist is not None)
 
 
 @dataclass(frozen=True)
