@@ -147,6 +147,20 @@ def check_choice(owner: str, name: str, value, choices) -> None:
         raise ValueError(f"{owner}.{name} = {value!r}: must be one of {tuple(choices)}")
 
 
+def check_bool(owner: str, name: str, value) -> None:
+    """Raise ValueError unless ``value`` is True or False (not 0, 1 or a string).
+
+    Example
+    -------
+    >>> check_bool("Cfg", "record_states", "yes")
+    Traceback (most recent call last):
+    ...
+    ValueError: Cfg.record_states = 'yes': must be True or False
+    """
+    if not isinstance(value, bool):
+        raise ValueError(f"{owner}.{name} = {value!r}: must be True or False")
+
+
 #: The scalar features an expert can derive from the feedback it receives.
 FEATURES = ("error", "log_error", "delta_error")
 
@@ -246,6 +260,11 @@ class RunConfig:
     probe_batch: fixed tasks on which snapshots are recorded.
     snapshots: how many snapshots to record, evenly spaced over training (first and last
         iteration included); 0 records none.
+    record_states: keep every expert's states and outputs (``hidden``, ``outputs``) in each
+        snapshot. False keeps the guesses, feedback and weights only, and
+        :meth:`badgerlib.train.Run.states_at` recomputes the states of any snapshot from its
+        weights: for long runs, since a 16-expert, hidden-64 agent on 64 probe tasks with 24
+        inner steps takes 8.6 MB of states per snapshot (13 GB over 1 501 snapshots).
 
     Example
     -------
@@ -269,6 +288,7 @@ class RunConfig:
     dtype: str = "float32"
     probe_batch: int = 64
     snapshots: int = 11
+    record_states: bool = True
 
     def __post_init__(self):
         owner = type(self).__name__
@@ -289,6 +309,7 @@ class RunConfig:
         check_choice(owner, "dtype", self.dtype, ("float32", "float64"))
         check_int(owner, "probe_batch", self.probe_batch, 1, 1_000_000)
         check_int(owner, "snapshots", self.snapshots, 0, 100_000)
+        check_bool(owner, "record_states", self.record_states)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, nested configs tagged with their kind.

@@ -63,6 +63,9 @@ class Scale:
     feature_n: N of the feature experiment.
     lstm_n, lstm_iterations, lstm_lr, lstm_snapshot_every: the LSTM meta-learner runs of the
         L1-against-MSE comparison.
+    record_states: whether Micro-Badger runs keep their experts' states in every snapshot
+        (``RunConfig.record_states``). Full mode does not: no chapter reads them, and at N = 20
+        they would take 13 GB per run; ``Run.states_at`` recomputes any snapshot's states.
 
     Example
     -------
@@ -90,6 +93,7 @@ class Scale:
     lstm_iterations: int = 1200
     lstm_lr: float = 3e-3
     lstm_snapshot_every: int = 50
+    record_states: bool = True
 
 
 #: Quick mode: sized so that chapters 2 and 3 together train in a few minutes on 2 cores.
@@ -99,7 +103,7 @@ QUICK = Scale(iterations={2: 600, 3: 1200, 4: 1500, 6: 3000})
 
 #: Full mode: the study's scale (N up to 20), runs long enough for most seeds to finish.
 FULL = Scale(iterations={2: 2000, 3: 3000, 4: 5000, 6: 10000, 10: 40000, 20: 150000},
-             feature_horizon=3000, lstm_iterations=5000)
+             feature_horizon=3000, lstm_iterations=5000, record_states=False)
 
 
 def scale(quick: bool = True) -> Scale:
@@ -159,7 +163,7 @@ def micro_badger(n: int, seed: int = 0, quick: bool = True, features: Sequence[s
         task=GuessingGame(n=n), model=model,
         inner_steps=n + 4 if large else sc.inner_steps,
         iterations=its, batch=sc.batch, lr=sc.lr_large if large else sc.lr,
-        seed=int(seed), snapshots=its // sc.snapshot_every + 1)
+        seed=int(seed), snapshots=its // sc.snapshot_every + 1, record_states=sc.record_states)
 
 
 def plateau_configs(ns: Sequence[int], seeds: int, quick: bool = True) -> list[RunConfig]:

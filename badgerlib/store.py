@@ -53,6 +53,11 @@ def default_runs_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1] / "runs"
 
 
+#: Fields added to the configs after runs were stored, with the default that reproduces the
+#: earlier behaviour: left out of the hash at that default, so existing runs keep their hash.
+HASH_NEUTRAL_DEFAULTS = {"record_states": True}
+
+
 def config_hash(config) -> str:
     """First 16 hex digits of the SHA-256 of the config dict and the results version.
 
@@ -62,7 +67,11 @@ def config_hash(config) -> str:
     >>> config_hash(RunConfig()) == config_hash(RunConfig())
     True
     """
-    payload = json.dumps({"results_version": RESULTS_VERSION, "config": config.to_dict()}, sort_keys=True)
+    data = config.to_dict()
+    for name, default in HASH_NEUTRAL_DEFAULTS.items():
+        if name in data and data[name] == default:
+            del data[name]
+    payload = json.dumps({"results_version": RESULTS_VERSION, "config": data}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -151,6 +151,28 @@ class Run:
         model.load_state_dict(state)
         return model.to(device).eval()
 
+    def states_at(self, snapshot: int, device: str = "cpu") -> Rollout:
+        """The recorded rollout (states, outputs, guesses, feedback) of snapshot number
+        ``snapshot`` on the probe tasks, recomputed from the weights stored with it: the same
+        numbers as ``snapshots["hidden"][snapshot]`` etc. of a run with ``record_states=True``,
+        and the way to get them when the run was trained with ``record_states=False``.
+
+        Example
+        -------
+        >>> import tempfile
+        >>> from badgerlib import RunConfig, GuessingGame, MicroBadgerConfig
+        >>> cfg = RunConfig(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=2, hidden=4),
+        ...                 iterations=4, batch=2, inner_steps=2, snapshots=2, probe_batch=3,
+        ...                 record_states=False)
+        >>> run = train(cfg, runs_dir=tempfile.mkdtemp(), progress=False)
+        >>> "hidden" in run.snapshots, tuple(run.states_at(1).hidden.shape)  # (probe, steps + 1, experts, hidden)
+        (False, (3, 3, 2, 4))
+        """
+        model = self.model_at(snapshot, device)
+        targets, h_init = probe_batch(model, self.config, device)
+        with torch.no_grad():
+            return model.rollout(self.config.task, targets, self.config.inner_steps, h_init=h_init, record=True)
+
     def rollout(self, batch: int = 1000, seed: int | None = None, steps: int | None = None,
                 record: bool = False, device: str = "cpu") -> Rollout:
         """The trained agent on ``batch`` fresh tasks (drawn from a stream independent of the
@@ -215,8 +237,10 @@ def _snapshot(model, config: RunConfig, device: str) -> dict[str, np.ndarray]:
     targets, h_init = probe_batch(model, config, device)
     with torch.no_grad():
         r = model.rollout(config.task, targets, config.inner_steps, h_init=h_init, record=True)
-    out = {k: v.float().cpu().numpy() for k, v in
-           {"hidden": r.hidden, "outputs": r.outputs, "guesses": r.guesses, "feedback": r.feedback}.items()}
+    recorded = {"guesses": r.guesses, "feedback": r.feedback}
+    if config.record_states:
+        recorded.update(hidden=r.hidden, outputs=r.outputs)
+    out = {k: v.float().cpu().numpy() for k, v in recorded.items()}
     out.update({f"param.{k}": v.detach().cpu().numpy().copy() for k, v in model.named_parameters()})
     return out
 

@@ -185,3 +185,33 @@ def test_stored_files_follow_the_umask_so_a_shared_store_stays_readable(tmp_path
         os.umask(old)
     assert (tmp_path / "shared.bin").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "private.bin").stat().st_mode & 0o777 == 0o600
+
+
+def test_states_can_be_left_out_of_snapshots_and_recomputed_exactly(tmp_path):
+    """record_states=False stores no states, trains identically, and Run.states_at rebuilds the
+    states that a record_states=True run stores, from the snapshot's weights."""
+    full = train(small_config(), runs_dir=tmp_path, progress=False)
+    lean = train(small_config(record_states=False), runs_dir=tmp_path, progress=False)
+    assert store.config_hash(full.config) != store.config_hash(lean.config)
+    assert "hidden" not in lean.snapshots and "outputs" not in lean.snapshots
+    for k in full.history:
+        assert np.array_equal(full.history[k], lean.history[k]), k
+    for k in lean.snapshots:
+        assert np.array_equal(full.snapshots[k], lean.snapshots[k]), k
+    for k in range(len(full.snapshots["iterations"])):
+        for run in (full, lean):
+            r = run.states_at(k)
+            assert np.allclose(r.hidden.float().numpy(), full.snapshots["hidden"][k], atol=1e-6)
+            assert np.allclose(r.outputs.float().numpy(), full.snapshots["outputs"][k], atol=1e-6)
+            assert np.allclose(r.guesses.float().numpy(), full.snapshots["guesses"][k], atol=1e-6)
+
+
+def test_record_states_at_its_default_keeps_the_hash_of_runs_stored_before_it_existed():
+    import hashlib
+    config = small_config()
+    data = config.to_dict()
+    assert data.pop("record_states") is True
+    before = json.dumps({"results_version": store.RESULTS_VERSION, "config": data}, sort_keys=True)
+    assert store.config_hash(config) == hashlib.sha256(before.encode()).hexdigest()[:16]
+    with pytest.raises(ValueError, match=r"RunConfig.record_states = 1: must be True or False"):
+        small_config(record_states=1)
