@@ -7,7 +7,9 @@ Layout of one run, ``<runs dir>/<config hash>/``:
 - ``meta.json``: how the run was made (time, iterations per second, versions);
 - ``manifest.json``: the SHA-256 of every file above, written last: a run without a valid
   manifest is unfinished, and a file whose hash does not match is corrupt and recomputed;
-- ``checkpoint.pt`` (+ ``checkpoint.json`` with its hash) while a run is in progress.
+- ``checkpoint.pt`` (+ ``checkpoint.json`` with its hash) while a run is in progress, and
+  ``checkpoint_snapshots/<iteration>.npz``, the snapshots taken so far (listed with their
+  hashes in the checkpoint).
 
 The runs directory is ``$BADGER_RUNS`` if set, else ``runs/`` beside the ``badgerlib``
 package (the repository root for an editable install).
@@ -26,6 +28,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -289,6 +292,54 @@ def load_checkpoint(path: Path) -> dict[str, Any] | None:
         return None
 
 
+#: Where an unfinished run keeps its snapshots, one file each, written once when taken: the
+#: checkpoint lists them with their hashes instead of rewriting them all every time (a long
+#: run's checkpoints would otherwise write its snapshots hundreds of times over).
+CHECKPOINT_SNAPSHOTS = "checkpoint_snapshots"
+
+
+def save_checkpoint_snapshot(path: Path, iteration: int, arrays: dict[str, np.ndarray]) -> str:
+    """Atomically write the snapshot taken at ``iteration`` of an unfinished run and return
+    its SHA-256, for the checkpoint to list.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp())
+    >>> h = save_checkpoint_snapshot(p, 10, {"a": np.arange(3)})
+    >>> load_checkpoint_snapshots(p, {"10": h})[10]["a"].tolist()
+    [0, 1, 2]
+    """
+    data = npz_bytes(arrays)
+    atomic_write_bytes(Path(path) / CHECKPOINT_SNAPSHOTS / f"{int(iteration)}.npz", data)
+    return sha256(data)
+
+
+def load_checkpoint_snapshots(path: Path, hashes: dict[str, str]) -> dict[int, dict[str, np.ndarray]] | None:
+    """The snapshots a checkpoint lists (``{iteration: sha256}``), or None with a warning when
+    one is missing or does not match its hash (the run then restarts from scratch).
+
+    Example
+    -------
+    >>> load_checkpoint_snapshots(Path("/nonexistent"), {})
+    {}
+    """
+    out = {}
+    for it, expected in hashes.items():
+        file = Path(path) / CHECKPOINT_SNAPSHOTS / f"{int(it)}.npz"
+        try:
+            data = file.read_bytes()
+            if sha256(data) != expected:
+                raise ValueError("hash mismatch")
+            with np.load(io.BytesIO(data)) as npz:
+                out[int(it)] = {k: npz[k] for k in npz.files}
+        except Exception as exc:  # missing, truncated or altered: the checkpoint cannot be trusted
+            warnings.warn(f"run store: checkpoint in {path} is corrupt (snapshot {file.name}: {exc}); "
+                          f"starting the run from scratch", stacklevel=2)
+            return None
+    return out
+
+
 def remove_checkpoint(path: Path) -> None:
     """Delete a finished run's checkpoint files.
 
@@ -301,3 +352,4 @@ def remove_checkpoint(path: Path) -> None:
             (Path(path) / name).unlink()
         except FileNotFoundError:
             pass
+    shutil.rmtree(Path(path) / CHECKPOINT_SNAPSHOTS, ignore_errors=True)

@@ -289,15 +289,21 @@ def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str 
     snaps: dict[int, dict[str, np.ndarray]] = {}
     start, elapsed = 0, 0.0
 
+    snap_hashes: dict[str, str] = {}
     ckpt = store.load_checkpoint(path) if path is not None else None
     if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        gen.set_state(ckpt["generator"])
-        start, elapsed = int(ckpt["iteration"]), float(ckpt["elapsed"])
-        for name, values in ckpt["history"].items():
-            history[name][:start] = values.numpy()
-        snaps = {int(k): {n: t.numpy() for n, t in v.items()} for k, v in ckpt["snapshots"].items()}
+        if "snapshot_files" not in ckpt:  # a checkpoint from before snapshots had files of their own
+            ckpt["snapshot_files"] = {str(k): store.save_checkpoint_snapshot(path, int(k), {n: t.numpy() for n, t in v.items()})
+                                      for k, v in ckpt["snapshots"].items()}
+        stored = store.load_checkpoint_snapshots(path, ckpt["snapshot_files"])
+        if stored is not None:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            gen.set_state(ckpt["generator"])
+            start, elapsed = int(ckpt["iteration"]), float(ckpt["elapsed"])
+            for name, values in ckpt["history"].items():
+                history[name][:start] = values.numpy()
+            snaps, snap_hashes = stored, dict(ckpt["snapshot_files"])
 
     def checkpoint(done: int) -> None:
         if path is None:
@@ -306,12 +312,14 @@ def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str 
             "iteration": done, "elapsed": elapsed + time.perf_counter() - t0,
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "generator": gen.get_state(),
             "history": {k: torch.from_numpy(v[:done].copy()) for k, v in history.items()},
-            "snapshots": {str(k): {n: torch.from_numpy(a) for n, a in v.items()} for k, v in snaps.items()},
+            "snapshot_files": {str(k): snap_hashes[str(k)] for k in snaps},
         })
 
     def take_snapshot(done: int) -> None:
         if done in snap_at and done not in snaps:
             snaps[done] = _snapshot(model, config, device)
+            if path is not None:  # written once; checkpoints only list it
+                snap_hashes[str(done)] = store.save_checkpoint_snapshot(path, done, snaps[done])
 
     t0 = time.perf_counter()
     bar = tqdm(total=T, initial=start, disable=not progress, desc=f"train {store.config_hash(config)[:8]}",

@@ -215,3 +215,53 @@ def test_record_states_at_its_default_keeps_the_hash_of_runs_stored_before_it_ex
     assert store.config_hash(config) == hashlib.sha256(before.encode()).hexdigest()[:16]
     with pytest.raises(ValueError, match=r"RunConfig.record_states = 1: must be True or False"):
         small_config(record_states=1)
+
+
+def test_checkpoints_list_snapshot_files_instead_of_rewriting_them(tmp_path):
+    """Each snapshot is written once when taken; the checkpoint holds only their hashes, so its
+    size does not grow with the snapshots (a long run used to rewrite them all every time)."""
+    config = small_config(snapshots=12)
+    reference = train(config, cache=False, progress=False)
+    with pytest.raises(Interrupt):
+        train(config, runs_dir=tmp_path, progress=False, checkpoint_every=4, on_iteration=interrupt_at(10))
+    path = store.run_path(config, tmp_path)
+    ckpt = store.load_checkpoint(path)
+    from badgerlib.train import snapshot_iterations
+    taken = [int(i) for i in snapshot_iterations(config) if i < 10]
+    assert "snapshots" not in ckpt and sorted(map(int, ckpt["snapshot_files"])) == taken
+    assert sorted(int(f.stem) for f in (path / store.CHECKPOINT_SNAPSHOTS).glob("*.npz")) == taken
+    assert_runs_equal(reference, train(config, runs_dir=tmp_path, progress=False))
+    assert not (path / store.CHECKPOINT_SNAPSHOTS).exists()
+
+
+def test_corrupt_checkpoint_snapshot_restarts_the_run(tmp_path):
+    reference = train(small_config(), cache=False, progress=False)
+    with pytest.raises(Interrupt):
+        train(small_config(), runs_dir=tmp_path, progress=False, on_iteration=interrupt_at(8))
+    path = store.run_path(small_config(), tmp_path)
+    victim = path / store.CHECKPOINT_SNAPSHOTS / "6.npz"
+    raw = bytearray(victim.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    victim.write_bytes(bytes(raw))
+    done = []
+    with pytest.warns(UserWarning, match=r"checkpoint .* is corrupt \(snapshot 6.npz"):
+        run = train(small_config(), runs_dir=tmp_path, progress=False, on_iteration=lambda i, l: done.append(i))
+    assert done[0] == 1
+    assert_runs_equal(reference, run)
+
+
+def test_a_checkpoint_written_before_snapshot_files_still_resumes(tmp_path):
+    reference = train(small_config(), cache=False, progress=False)
+    with pytest.raises(Interrupt):
+        train(small_config(), runs_dir=tmp_path, progress=False, on_iteration=interrupt_at(8))
+    path = store.run_path(small_config(), tmp_path)
+    ckpt = store.load_checkpoint(path)
+    snaps = store.load_checkpoint_snapshots(path, ckpt.pop("snapshot_files"))
+    ckpt["snapshots"] = {str(k): {n: torch.from_numpy(a) for n, a in v.items()} for k, v in snaps.items()}
+    store.save_checkpoint(path, ckpt)        # the old format: snapshots inside the checkpoint
+    import shutil
+    shutil.rmtree(path / store.CHECKPOINT_SNAPSHOTS)
+    done = []
+    run = train(small_config(), runs_dir=tmp_path, progress=False, on_iteration=lambda i, l: done.append(i))
+    assert done[0] == 9
+    assert_runs_equal(reference, run)
