@@ -47,6 +47,23 @@ def test_find_plateaus_on_noisy_staircases(noise, seed):
         assert p.level == pytest.approx(lv, rel=0.005 + 5 * 1.25 * noise / np.sqrt(400))
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_find_plateaus_when_the_noise_is_additive_and_the_last_level_near_zero(seed):
+    """A trained agent's loss: clean early plateaus and a converged one near 0 whose noise is
+    as large as its level (constant absolute noise). The noise is estimated locally, so all
+    four plateaus are found with every boundary within 16 points (one window) of the truth; a
+    single curve-wide estimate missed the last plateau or blurred the early ones."""
+    rng = np.random.default_rng(seed)
+    levels, lengths, sds = [1.0, 0.6, 0.3, 0.02], [300, 300, 300, 900], [0.005, 0.005, 0.005, 0.02]
+    curve = np.concatenate([lv + rng.normal(0, sd, m) for lv, m, sd in zip(levels, lengths, sds)])
+    ends = np.cumsum(lengths) - 1
+    found = find_plateaus(curve)
+    assert len(found) == 4, [(p.start, p.end, round(p.level, 3)) for p in found]
+    for p, a, b, lv in zip(found, np.r_[0, ends[:-1] + 1], ends, levels):
+        assert abs(p.start - a) <= 16 and abs(p.end - b) <= 16, (p, a, b)
+        assert abs(p.level - lv) < 0.01
+
+
 def test_plateau_escape_is_where_the_curve_leaves_and_the_last_never_escapes():
     """Escape of each plateau lies between its end and the next plateau's start; the final
     (converged) plateau has escape None."""

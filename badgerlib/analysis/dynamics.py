@@ -39,6 +39,9 @@ __all__ = [
 #: sizes and its spread on white noise exceeds +-0.1.
 HURST_MIN_POINTS = 100
 
+#: find_plateaus estimates the noise locally, over this many smoothing windows around a point.
+NOISE_SPAN = 20
+
 #: Most points :func:`lyapunov_exponent` accepts by default: nolds' ``lyap_r`` holds an
 #: n x n float64 distance matrix (0.8 GB at 10 000 points, built row by row in Python).
 LYAP_MAX_POINTS = 10_000
@@ -127,8 +130,8 @@ def find_plateaus(loss, *, window: int | None = None, rel_tol: float = 0.02,
     ``rel_tol`` (relative to its value) across one window centred on it,
     ``|s[t + w/2] - s[t - w/2]| < tol * |s[t]|``, where ``tol`` is ``rel_tol`` or, on a
     noisier curve, ``noise_z`` standard deviations of what noise alone makes that change be
-    (1.2 sigma / sqrt(window), with the relative noise sigma estimated from the curve by the
-    median absolute difference of neighbours). Flat runs that are separated by less than a
+    (1.2 sigma / sqrt(window), with the relative noise sigma estimated locally by the running
+    median, over :data:`NOISE_SPAN` windows, of the absolute difference of neighbours). Flat runs that are separated by less than a
     window and sit within ``tol`` of each other are merged (a noise burst does not split a
     plateau); each run is then grown outwards while the running median stays within ``tol``
     of its level (this puts boundaries back on the step edges); runs of at least
@@ -171,10 +174,15 @@ def find_plateaus(loss, *, window: int | None = None, rel_tol: float = 0.02,
     idx = np.arange(n)
     change = s[np.minimum(idx + h, n - 1)] - s[np.maximum(idx - h, 0)]
     scale = np.maximum(np.abs(s), 1e-12 * max(np.abs(s).max(), 1e-300))
-    # Relative noise per point from neighbour differences (robust to the few steps), and the
-    # spread that noise gives the windowed change (1.2 / sqrt(w), measured on white noise).
-    sigma = 1.4826 * np.median(np.abs(np.diff(x)) / scale[1:]) / np.sqrt(2.0)
-    tol = max(rel_tol, noise_z * 1.2 * sigma / np.sqrt(window))
+    # Relative noise at each point from neighbour differences, as a running median over
+    # NOISE_SPAN windows (robust to the few steps, and local: a loss near 0 is often far noisier
+    # relative to its level than the early plateaus, and one curve-wide estimate would either
+    # miss its last plateau or merge the early ones), and the spread that noise gives the
+    # windowed change (1.2 / sqrt(w), measured on white noise).
+    rel_diff = np.abs(np.diff(x)) / scale[1:]
+    span = min(len(rel_diff), NOISE_SPAN * window)
+    sigma = 1.4826 * ndimage.median_filter(np.r_[rel_diff[:1], rel_diff], size=span, mode="nearest") / np.sqrt(2.0)
+    tol = np.maximum(rel_tol, noise_z * 1.2 * sigma / np.sqrt(window))
     flat = np.abs(change) < tol * scale
 
     # Maximal runs of flat points, as [start, end] inclusive.
@@ -185,7 +193,8 @@ def find_plateaus(loss, *, window: int | None = None, rel_tol: float = 0.02,
         if merged:
             prev = merged[-1]
             lp, lr = np.median(x[prev[0]:prev[1] + 1]), np.median(x[r[0]:r[1] + 1])
-            if r[0] - prev[1] - 1 < window and abs(lr - lp) <= tol * max(abs(lp), abs(lr)):
+            t = max(tol[prev[1]], tol[r[0]])
+            if r[0] - prev[1] - 1 < window and abs(lr - lp) <= t * max(abs(lp), abs(lr)):
                 prev[1] = r[1]
                 continue
         merged.append(r)
@@ -196,18 +205,19 @@ def find_plateaus(loss, *, window: int | None = None, rel_tol: float = 0.02,
     out: list[Plateau] = []
     for i, (a, b) in enumerate(merged):
         level = float(np.median(x[a:b + 1]))
+        t = float(np.median(tol[a:b + 1]))   # the noise band of this plateau
         lo = out[-1].end + 1 if out else 0
         hi = merged[i + 1][0] - 1 if i + 1 < len(merged) else n - 1
-        while a > lo and abs(med[a - 1] - level) <= tol * abs(level):
+        while a > lo and abs(med[a - 1] - level) <= t * abs(level):
             a -= 1
-        while b < hi and abs(med[b + 1] - level) <= tol * abs(level):
+        while b < hi and abs(med[b + 1] - level) <= t * abs(level):
             b += 1
         if b - a + 1 < min_length:
             continue
         level = float(np.median(x[a:b + 1]))
         # Escape: the first point after the plateau from which the smoothed loss stays below
         # the band for a whole window (a single dip at the noisy end of a curve is no escape).
-        below = (s[b + 1:] < level - tol * abs(level)).astype(np.int64)
+        below = (s[b + 1:] < level - t * abs(level)).astype(np.int64)
         run = np.convolve(below, np.ones(window, dtype=np.int64), "valid") if len(below) >= window else np.zeros(0)
         sustained = np.flatnonzero(run == window)
         out.append(Plateau(a, b, level, int(b + 1 + sustained[0]) if sustained.size else None))

@@ -326,7 +326,7 @@ def detect_plateaus(last_error, n: int, zeros_level: float = 1.0, *, window: int
     -------
     >>> h = synthetic_history([("zeros", 400), (1, 400), (2, 400)], n=2, noise=0.05, seed=0)
     >>> [(p.start, p.end, round(p.level, 2)) for p in detect_plateaus(h["last_error"], n=2)]
-    [(0, 395, 1.0), (424, 798, 0.5), (820, 1199, 0.01)]
+    [(0, 395, 1.0), (423, 798, 0.5), (820, 1199, 0.01)]
     """
     x = plateau_curve(last_error, n, zeros_level)
     window = max(10, len(x) // 50) if window is None else window
