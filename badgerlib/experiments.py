@@ -499,7 +499,7 @@ def transition_table(runs, min_points: int = 100, **detect) -> "pandas.DataFrame
     >>> from badgerlib.analysis.phases import synthetic_history
     >>> h = synthetic_history([("zeros", 500), (1, 500), (2, 500)], n=2, seed=0)
     >>> transition_table([SimpleNamespace(config=micro_badger(2), history=h)])[["index", "start", "end"]].values.tolist()
-    [[0, 475, 589], [1, 958, 1057]]
+    [[0, 459, 558], [1, 960, 1059]]
     """
     import pandas as pd
 
