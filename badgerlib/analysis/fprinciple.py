@@ -344,7 +344,7 @@ def fprinciple_test(frequencies, crossings: Sequence, alternative: str = "greate
     ``crossings``: one array of crossing iterations per seed (as from
     :func:`crossing_iterations`). The p-value of the mean correlation is exact while the pooled
     null stays small: each seed's null distribution (all orderings of its crossings) is
-    convolved with the others'. When the pooled null would have more than
+    convolved with the others'. When the next convolution could give it more than
     :data:`POOLED_SUPPORT_MAX` distinct values it is sampled instead: ``n_resamples`` draws of
     one ordering per seed (seeded; ``exact`` is then False and p is never 0). With
     ``alternative="greater"`` a small p-value means low frequencies are learned first
