@@ -122,7 +122,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 
 def _umask() -> int:
-    """The process umask (reading it means setting it, so set it straight back)."""
+    """The process umask: from /proc on Linux; elsewhere by setting it and straight back (which
+    could briefly affect a file another thread creates at that moment)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask

@@ -289,7 +289,7 @@ def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str 
     snaps: dict[int, dict[str, np.ndarray]] = {}
     start, elapsed = 0, 0.0
 
-    snap_hashes: dict[str, str] = {}
+    snap_hashes: dict[int, str] = {}   # SHA-256 of each snapshot's file, for the checkpoint
     ckpt = store.load_checkpoint(path) if path is not None else None
     if ckpt is not None:
         if "snapshot_files" not in ckpt:  # a checkpoint from before snapshots had files of their own
@@ -303,7 +303,7 @@ def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str 
             start, elapsed = int(ckpt["iteration"]), float(ckpt["elapsed"])
             for name, values in ckpt["history"].items():
                 history[name][:start] = values.numpy()
-            snaps, snap_hashes = stored, dict(ckpt["snapshot_files"])
+            snaps, snap_hashes = stored, {int(k): h for k, h in ckpt["snapshot_files"].items()}
 
     def checkpoint(done: int) -> None:
         if path is None:
@@ -312,14 +312,14 @@ def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str 
             "iteration": done, "elapsed": elapsed + time.perf_counter() - t0,
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "generator": gen.get_state(),
             "history": {k: torch.from_numpy(v[:done].copy()) for k, v in history.items()},
-            "snapshot_files": {str(k): snap_hashes[str(k)] for k in snaps},
+            "snapshot_files": {str(k): h for k, h in snap_hashes.items()},
         })
 
     def take_snapshot(done: int) -> None:
         if done in snap_at and done not in snaps:
             snaps[done] = _snapshot(model, config, device)
             if path is not None:  # written once; checkpoints only list it
-                snap_hashes[str(done)] = store.save_checkpoint_snapshot(path, done, snaps[done])
+                snap_hashes[done] = store.save_checkpoint_snapshot(path, done, snaps[done])
 
     t0 = time.perf_counter()
     bar = tqdm(total=T, initial=start, disable=not progress, desc=f"train {store.config_hash(config)[:8]}",
