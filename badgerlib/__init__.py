@@ -11,10 +11,11 @@ Example
 from badgerlib.baselines import LSTMMetaLearner, LSTMMetaLearnerConfig, SupervisedLSTM, SupervisedLSTMConfig
 from badgerlib.config import MicroBadgerConfig, RunConfig
 from badgerlib.model import MicroBadger, Rollout
+from badgerlib.run import Run, load_run
 from badgerlib.tasks import GuessingGame, SineSumGame
-from badgerlib.train import Run, train
+from badgerlib.train import train
 
 __all__ = [
     "LSTMMetaLearner", "LSTMMetaLearnerConfig", "SupervisedLSTM", "SupervisedLSTMConfig",
-    "GuessingGame", "MicroBadger", "SineSumGame", "MicroBadgerConfig", "Rollout", "Run", "RunConfig", "train"]
+    "GuessingGame", "MicroBadger", "SineSumGame", "MicroBadgerConfig", "Rollout", "Run", "RunConfig", "load_run", "train"]
 __version__ = "0.1.0"

@@ -30,8 +30,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from badgerlib.config import FEATURES, check_features, check_int, register_kind
-from badgerlib.model import Rollout, feedback_features
+from badgerlib.checks import FEATURES, check_features, check_int, register_kind
+from badgerlib.model import InnerLoopModel, Rollout, feedback_features
 
 #: Log-spaced range the quantised feedback is binned over (the zeros level is 1).
 QUANTISE_RANGE = (1e-3, 2.0)
@@ -82,7 +82,7 @@ class LSTMMetaLearnerConfig:
             raise ValueError(f"LSTMMetaLearnerConfig.quantise_bins = {q!r}: must be 0 (off) or an integer in [2, 1000]")
 
 
-class LSTMMetaLearner(nn.Module):
+class LSTMMetaLearner(InnerLoopModel):
     """One LSTM cell; input: the feedback (features or quantised), output: the next guess.
 
     Example
@@ -109,27 +109,16 @@ class LSTMMetaLearner(nn.Module):
             return quantise(f, self.config.quantise_bins)
         return feedback_features(f, f_prev, self.config.features)
 
-    def rollout(self, task, targets: torch.Tensor, steps: int, generator: torch.Generator | None = None,
-                h_init: torch.Tensor | None = None, record: bool = False) -> Rollout:
-        """The inner loop, as :meth:`badgerlib.MicroBadger.rollout` (one expert)."""
-        B, H = targets.shape[0], self.config.hidden
-        state = self.initial_state(B) if h_init is None else h_init
-        h, c = state[:, 0, :H], state[:, 0, H:]
-        guess = torch.zeros_like(targets)
-        f = task.feedback(guess, targets)
-        f_prev = f
-        guesses, feedback, hidden = [guess], [f], [h]
-        for _ in range(steps):
-            h, c = self.cell(self._input(f, f_prev), (h, c))
-            guess = self.readout(h)
-            f_prev, f = f, task.feedback(guess, targets)
-            guesses.append(guess)
-            feedback.append(f)
-            hidden.append(h)
-        guesses = torch.stack(guesses, dim=1)
-        return Rollout(guesses=guesses, feedback=torch.stack(feedback, dim=1), targets=targets,
-                       hidden=torch.stack(hidden, dim=1).unsqueeze(2) if record else None,
-                       outputs=guesses.unsqueeze(2) if record else None)
+    def recorded_state(self, state: torch.Tensor) -> torch.Tensor:
+        """The LSTM's h (not c), as one expert: ``(B, 1, H)``."""
+        return state[:, :, :self.config.hidden]
+
+    def act(self, state: torch.Tensor, f: torch.Tensor, f_prev: torch.Tensor, guess: torch.Tensor):
+        """One inner step (the skeleton is :meth:`badgerlib.model.InnerLoopModel.rollout`)."""
+        H = self.config.hidden
+        h, c = self.cell(self._input(f, f_prev), (state[:, 0, :H], state[:, 0, H:]))
+        guess = self.readout(h)
+        return torch.cat([h, c], dim=-1).unsqueeze(1), guess, guess.unsqueeze(1)
 
 
 @register_kind

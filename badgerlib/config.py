@@ -2,9 +2,10 @@
 
 A run is described by one :class:`RunConfig`: the task (a frozen dataclass from
 :mod:`badgerlib.tasks`, which is its own config), the model config (here
-:class:`MicroBadgerConfig`) and the outer-loop settings. Every config validates itself at
-construction and raises ``ValueError`` naming the field, the value and what is allowed, so a
-typo fails at the boundary and not an hour into training.
+:class:`MicroBadgerConfig`) and the outer-loop settings, including the optimiser and the
+gradient transform by their registered names. Every config validates itself at construction
+and raises ``ValueError`` naming the field, the value and what is allowed, so a typo fails at
+the boundary and not an hour into training.
 
 ``to_dict``/``from_dict`` give a JSON round trip; the run store hashes that dict (plus a
 results version) to find a run on disk.
@@ -23,161 +24,73 @@ ValueError: MicroBadgerConfig.experts = 0: must be an integer in [1, 4096]
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
-# Registry of config classes that may appear as ``task`` or ``model`` in a RunConfig, keyed by
-# the ``kind`` tag written into their dicts, so from_dict can rebuild the right class.
-_KINDS: dict[str, type] = {}
+from badgerlib.checks import (
+    FEATURES, check_bool, check_choice, check_features, check_float, check_int, config_from_dict, config_to_dict,
+    register_kind,
+)
+from badgerlib.tasks import GuessingGame
 
-
-def register_kind(cls):
-    """Class decorator: make a config dataclass rebuildable by :func:`config_from_dict`.
-
-    Example
-    -------
-    >>> @register_kind
-    ... @dataclass(frozen=True)
-    ... class ToyConfig:
-    ...     kind: ClassVar[str] = "toy"
-    ...     size: int = 1
-    >>> config_from_dict({"kind": "toy", "size": 2})
-    ToyConfig(size=2)
-    """
-    _KINDS[cls.kind] = cls
-    return cls
+DTYPES = ("float32", "float64")
 
 
-def config_to_dict(obj) -> dict[str, Any]:
-    """A JSON-ready dict of a config dataclass, tagged with its ``kind``; nested configs too.
+def torch_dtype(name: str):
+    """The torch dtype for a config's dtype name.
 
     Example
     -------
-    >>> from badgerlib.tasks import GuessingGame
-    >>> config_to_dict(GuessingGame(n=2))["kind"]
-    'guessing_game'
+    >>> torch_dtype("float64")
+    torch.float64
     """
-    out: dict[str, Any] = {}
-    kind = getattr(type(obj), "kind", None)
-    if kind is not None:
-        out["kind"] = kind
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        if dataclasses.is_dataclass(value):
-            value = config_to_dict(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[f.name] = value
-    return out
+    import torch
+
+    check_choice("RunConfig", "dtype", name, DTYPES)
+    return getattr(torch, name)
 
 
-def config_from_dict(data: dict[str, Any]):
-    """Rebuild a registered config from :func:`config_to_dict`'s output.
+#: The outer loop's replaceable pieces, by name: ``OPTIMIZERS[name](params, config)`` builds a
+#: torch optimiser; ``GRADIENT_TRANSFORMS[name](model, rollout, config)`` fills the gradients
+#: of ``model``'s parameters (the default, ``"objective"``, backpropagates the objective). The
+#: training module registers the defaults; a chapter registers its remedies with
+#: :func:`register_optimizer` / :func:`register_gradient_transform` before it builds configs
+#: that name them.
+OPTIMIZERS: dict[str, Callable] = {}
+GRADIENT_TRANSFORMS: dict[str, Callable] = {}
+
+
+def register_optimizer(name: str, factory: Callable) -> Callable:
+    """Make ``RunConfig(optimizer=name)`` build its optimiser with ``factory(params, config)``.
 
     Example
     -------
-    >>> from badgerlib.tasks import GuessingGame
-    >>> config_from_dict(config_to_dict(GuessingGame(n=4)))
-    GuessingGame(n=4, metric='mse', scale=3.0)
+    >>> import torch
+    >>> _ = register_optimizer("sgd-doc", lambda params, config: torch.optim.SGD(params, lr=config.lr))
+    >>> RunConfig(optimizer="sgd-doc").optimizer
+    'sgd-doc'
     """
-    data = dict(data)
-    kind = data.pop("kind", None)
-    if kind not in _KINDS:
-        raise ValueError(f"config kind = {kind!r}: must be one of {sorted(_KINDS)}")
-    cls = _KINDS[kind]
-    names = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(data) - set(names)
-    if unknown:
-        raise ValueError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}; allowed: {sorted(names)}")
-    kwargs = {}
-    for name, value in data.items():
-        if isinstance(value, dict) and "kind" in value:
-            value = config_from_dict(value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        kwargs[name] = value
-    return cls(**kwargs)
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"register_optimizer: name = {name!r}: must be a non-empty string")
+    OPTIMIZERS[name] = factory
+    return factory
 
 
-# ---- validation helpers: each names the owner, the field, the value and what is allowed ----
-
-def check_int(owner: str, name: str, value, lo: int, hi: int) -> None:
-    """Raise ValueError unless ``value`` is an int in ``[lo, hi]``.
+def register_gradient_transform(name: str, fn: Callable) -> Callable:
+    """Make ``RunConfig(gradient=name)`` fill the gradients with ``fn(model, rollout, config)``
+    instead of backpropagating the objective (gradient surgery, a natural-gradient step...).
+    ``fn`` returns the loss it reports in the history.
 
     Example
     -------
-    >>> check_int("Cfg", "n", 0, 1, 10)
-    Traceback (most recent call last):
-    ...
-    ValueError: Cfg.n = 0: must be an integer in [1, 10]
+    >>> _ = register_gradient_transform("doc-noop", lambda model, rollout, config: rollout.feedback.mean())
+    >>> RunConfig(gradient="doc-noop").gradient
+    'doc-noop'
     """
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{owner}.{name} = {value!r}: must be an integer in [{lo}, {hi}]")
-
-
-def check_float(owner: str, name: str, value, lo: float, hi: float, *, lo_open: bool = False) -> None:
-    """Raise ValueError unless ``value`` is a finite number in ``[lo, hi]`` (``(lo, hi]`` if lo_open).
-
-    Example
-    -------
-    >>> check_float("Cfg", "lr", 0.0, 0.0, 1.0, lo_open=True)
-    Traceback (most recent call last):
-    ...
-    ValueError: Cfg.lr = 0.0: must be a number in (0.0, 1.0]
-    """
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (lo < value if lo_open else lo <= value) and value <= hi
-    if not ok:
-        bracket = "(" if lo_open else "["
-        raise ValueError(f"{owner}.{name} = {value!r}: must be a number in {bracket}{lo}, {hi}]")
-
-
-def check_choice(owner: str, name: str, value, choices) -> None:
-    """Raise ValueError unless ``value`` is one of ``choices``.
-
-    Example
-    -------
-    >>> check_choice("Cfg", "loss", "l3", ("mse", "l1"))
-    Traceback (most recent call last):
-    ...
-    ValueError: Cfg.loss = 'l3': must be one of ('mse', 'l1')
-    """
-    if value not in choices:
-        raise ValueError(f"{owner}.{name} = {value!r}: must be one of {tuple(choices)}")
-
-
-def check_bool(owner: str, name: str, value) -> None:
-    """Raise ValueError unless ``value`` is True or False (not 0, 1 or a string).
-
-    Example
-    -------
-    >>> check_bool("Cfg", "record_states", "yes")
-    Traceback (most recent call last):
-    ...
-    ValueError: Cfg.record_states = 'yes': must be True or False
-    """
-    if not isinstance(value, bool):
-        raise ValueError(f"{owner}.{name} = {value!r}: must be True or False")
-
-
-#: The scalar features an expert can derive from the feedback it receives.
-FEATURES = ("error", "log_error", "delta_error")
-
-
-def check_features(owner: str, features) -> tuple[str, ...]:
-    """The features as a tuple, or ValueError unless they are a non-empty subset of FEATURES.
-
-    Example
-    -------
-    >>> check_features("Cfg", ["error"])
-    ('error',)
-    """
-    value = tuple(features) if isinstance(features, (list, tuple)) else features
-    if (not isinstance(value, tuple) or not value or len(set(value)) != len(value)
-            or not set(value) <= set(FEATURES)):
-        raise ValueError(f"{owner}.features = {features!r}: must be a non-empty subset of {FEATURES}")
-    return value
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"register_gradient_transform: name = {name!r}: must be a non-empty string")
+    GRADIENT_TRANSFORMS[name] = fn
+    return fn
 
 
 @register_kind
@@ -234,9 +147,8 @@ class MicroBadgerConfig:
         if self.topology == "random":
             check_int(owner, "links", self.links, 0, max(self.experts - 1, 0))
         object.__setattr__(self, "features", check_features(owner, self.features))
-        for name in ("per_expert_readout", "exponential_update"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{owner}.{name} = {getattr(self, name)!r}: must be True or False")
+        check_bool(owner, "per_expert_readout", self.per_expert_readout)
+        check_bool(owner, "exponential_update", self.exponential_update)
         check_float(owner, "init_noise", self.init_noise, 0.0, 10.0)
 
 
@@ -250,9 +162,12 @@ class RunConfig:
     task: a task dataclass from :mod:`badgerlib.tasks` (e.g. ``GuessingGame(n=3)``).
     model: a model config (e.g. ``MicroBadgerConfig()``).
     inner_steps: guesses per rollout after the initial all-zeros guess.
-    iterations: outer iterations (Adam steps).
+    iterations: outer iterations (optimiser steps).
     batch: tasks per outer iteration.
-    lr: Adam learning rate.
+    lr: the optimiser's learning rate.
+    optimizer: a name in :data:`OPTIMIZERS` (default ``"adam"``).
+    gradient: a name in :data:`GRADIENT_TRANSFORMS`: how the gradient of one outer step is
+        made (default ``"objective"``: backpropagate the training objective).
     loss_on: ``"all"`` (mean feedback over the inner steps) or ``"last"`` (last step only).
     grad_clip: clip the gradient norm to this value (0 disables); leaving a plateau can blow up.
     seed: the one seed that controls weights, graph, tasks and noise.
@@ -289,11 +204,12 @@ class RunConfig:
     probe_batch: int = 64
     snapshots: int = 11
     record_states: bool = True
+    optimizer: str = "adam"
+    gradient: str = "objective"
 
     def __post_init__(self):
         owner = type(self).__name__
         if self.task is None:
-            from badgerlib.tasks import GuessingGame
             object.__setattr__(self, "task", GuessingGame())
         if getattr(type(self.task), "role", None) != "task":
             raise ValueError(f"{owner}.task = {self.task!r}: must be a task such as GuessingGame(n=3)")
@@ -306,10 +222,16 @@ class RunConfig:
         check_choice(owner, "loss_on", self.loss_on, ("all", "last"))
         check_float(owner, "grad_clip", self.grad_clip, 0.0, 1e6)
         check_int(owner, "seed", self.seed, 0, 2**63 - 1)
-        check_choice(owner, "dtype", self.dtype, ("float32", "float64"))
+        check_choice(owner, "dtype", self.dtype, DTYPES)
         check_int(owner, "probe_batch", self.probe_batch, 1, 1_000_000)
         check_int(owner, "snapshots", self.snapshots, 0, 100_000)
         check_bool(owner, "record_states", self.record_states)
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"{owner}.optimizer = {self.optimizer!r}: must be one of {sorted(OPTIMIZERS)} "
+                             f"(more with badgerlib.config.register_optimizer)")
+        if self.gradient not in GRADIENT_TRANSFORMS:
+            raise ValueError(f"{owner}.gradient = {self.gradient!r}: must be one of {sorted(GRADIENT_TRANSFORMS)} "
+                             f"(more with badgerlib.config.register_gradient_transform)")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, nested configs tagged with their kind.

@@ -78,7 +78,76 @@ def feedback_features(f: torch.Tensor, f_prev: torch.Tensor, names: tuple[str, .
     return torch.stack(columns, dim=-1)
 
 
-class MicroBadger(nn.Module):
+class InnerLoopModel(nn.Module):
+    """The inner loop every model family shares: start from a state and the all-zeros guess,
+    then at each step hand the feedback of the last guess to :meth:`act`, which returns the new
+    state, the next guess and every expert's readout. A family defines ``initial_state``,
+    ``act`` and, if its state is not ``(B, E, H)`` already, ``recorded_state`` (what a snapshot
+    keeps of it).
+
+    Example
+    -------
+    >>> class Echo(InnerLoopModel):          # a toy family: guesses the feedback everywhere
+    ...     dims = 2
+    ...     def initial_state(self, batch, generator=None):
+    ...         return torch.zeros(batch, 1, 1)
+    ...     def act(self, state, f, f_prev, guess):
+    ...         out = f[:, None, None].expand(-1, 1, self.dims)
+    ...         return state, out.mean(dim=1), out
+    >>> from badgerlib import GuessingGame
+    >>> Echo().rollout(GuessingGame(n=2), torch.ones(3, 2), steps=2).guesses[0].tolist()
+    [[0.0, 0.0], [3.0, 3.0], [12.0, 12.0]]
+    """
+
+    def recorded_state(self, state: torch.Tensor) -> torch.Tensor:
+        """The part of the state a recording keeps, ``(B, E, H)``."""
+        return state
+
+    def rollout(self, task, targets: torch.Tensor, steps: int, generator: torch.Generator | None = None,
+                h_init: torch.Tensor | None = None, record: bool = False) -> Rollout:
+        """Run the inner loop for ``steps`` guesses on ``targets`` ``(B, N)``.
+
+        ``h_init`` replaces the initial state (to relabel experts, say). With ``record`` the
+        states and the experts' readouts of every step are kept too (step 0: the initial state
+        and zeros, since the first guess is given, not computed).
+
+        Example
+        -------
+        >>> from badgerlib import GuessingGame
+        >>> game = GuessingGame(n=2)
+        >>> m = MicroBadger(MicroBadgerConfig(experts=3, hidden=4), dims=2)
+        >>> r = m.rollout(game, torch.zeros(1, 2), steps=3, record=True)
+        >>> r.hidden.shape, r.outputs.shape
+        (torch.Size([1, 4, 3, 4]), torch.Size([1, 4, 3, 2]))
+        """
+        B = targets.shape[0]
+        state = self.initial_state(B, generator) if h_init is None else h_init
+        guess = torch.zeros_like(targets)
+        f = task.feedback(guess, targets)
+        f_prev = f
+        guesses, feedback, hidden, outputs = [guess], [f], [], []
+        if record:
+            h = self.recorded_state(state)
+            hidden.append(h)
+            outputs.append(torch.zeros(B, h.shape[1], targets.shape[-1], dtype=h.dtype, device=h.device))
+        for _ in range(steps):
+            state, guess, out = self.act(state, f, f_prev, guess)
+            f_prev, f = f, task.feedback(guess, targets)
+            guesses.append(guess)
+            feedback.append(f)
+            if record:
+                hidden.append(self.recorded_state(state))
+                outputs.append(out)
+        return Rollout(
+            guesses=torch.stack(guesses, dim=1),
+            feedback=torch.stack(feedback, dim=1),
+            targets=targets,
+            hidden=torch.stack(hidden, dim=1) if record else None,
+            outputs=torch.stack(outputs, dim=1) if record else None,
+        )
+
+
+class MicroBadger(InnerLoopModel):
     """E experts with one shared GRU-style cell, message and readout layers.
 
     Parameters
@@ -191,46 +260,19 @@ class MicroBadger(nn.Module):
             return torch.einsum("beh,enh->ben", h, self.w_out) + self.b_out
         return h @ self.w_out.T + self.b_out
 
-    # -- the inner loop -------------------------------------------------------------------------
-    def rollout(self, task, targets: torch.Tensor, steps: int, generator: torch.Generator | None = None,
-                h_init: torch.Tensor | None = None, record: bool = False) -> Rollout:
-        """Run the inner loop for ``steps`` guesses on ``targets`` ``(B, N)``.
-
-        ``h_init`` replaces the noisy initial state (to relabel experts, say). With ``record``
-        the hidden states and the experts' outputs of every step are kept too.
+    # -- the inner loop (the skeleton is InnerLoopModel.rollout) ---------------------------------
+    def act(self, h: torch.Tensor, f: torch.Tensor, f_prev: torch.Tensor, guess: torch.Tensor):
+        """One inner step: features of the feedback and the previous guess in, the new states,
+        the agent's guess (mean readout over experts) and every expert's readout out.
 
         Example
         -------
-        >>> from badgerlib import GuessingGame
-        >>> game = GuessingGame(n=2)
-        >>> m = MicroBadger(MicroBadgerConfig(experts=3, hidden=4), dims=2)
-        >>> r = m.rollout(game, torch.zeros(1, 2), steps=3, record=True)
-        >>> r.hidden.shape, r.outputs.shape
-        (torch.Size([1, 4, 3, 4]), torch.Size([1, 4, 3, 2]))
+        >>> m = MicroBadger(MicroBadgerConfig(experts=2, hidden=3), dims=1)
+        >>> h, guess, out = m.act(torch.zeros(4, 2, 3), torch.ones(4), torch.ones(4), torch.zeros(4, 1))
+        >>> guess.shape, out.shape
+        (torch.Size([4, 1]), torch.Size([4, 2, 1]))
         """
-        B = targets.shape[0]
-        h = self.initial_state(B, generator) if h_init is None else h_init
-        guess = torch.zeros_like(targets)
-        f = task.feedback(guess, targets)
-        f_prev = f
-        guesses, feedback = [guess], [f]
-        hidden, outputs = ([h], [torch.zeros(B, self.config.experts, self.dims, dtype=h.dtype, device=h.device)]) \
-            if record else (None, None)
-        for _ in range(steps):
-            task_input = torch.cat([feedback_features(f, f_prev, self.config.features), guess], dim=-1)
-            h = self.step(h, task_input)
-            out = self.readout(h)
-            guess = out.mean(dim=1)
-            f_prev, f = f, task.feedback(guess, targets)
-            guesses.append(guess)
-            feedback.append(f)
-            if record:
-                hidden.append(h)
-                outputs.append(out)
-        return Rollout(
-            guesses=torch.stack(guesses, dim=1),
-            feedback=torch.stack(feedback, dim=1),
-            targets=targets,
-            hidden=torch.stack(hidden, dim=1) if record else None,
-            outputs=torch.stack(outputs, dim=1) if record else None,
-        )
+        task_input = torch.cat([feedback_features(f, f_prev, self.config.features), guess], dim=-1)
+        h = self.step(h, task_input)
+        out = self.readout(h)
+        return h, out.mean(dim=1), out

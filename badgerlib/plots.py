@@ -15,6 +15,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from badgerlib.analysis.dynamics import smooth
+
 #: The colour-blind-safe palette used by every figure of the book.
 PALETTE = sns.color_palette("colorblind")
 
@@ -58,22 +60,6 @@ def figure(ncols: int = 1, nrows: int = 1, height: float | None = None, **kwargs
     return plt.subplots(nrows, ncols, figsize=(COLUMN_WIDTH, height), constrained_layout=True, **kwargs)
 
 
-def smooth(values, window: int):
-    """Centred moving average (window made odd, shrunk at the ends), for noisy curves.
-
-    Example
-    -------
-    >>> smooth([0, 3, 0, 3], 3).tolist()
-    [1.5, 1.0, 2.0, 1.5]
-    """
-    import numpy as np
-
-    values = np.asarray(values, dtype=float)
-    window = max(int(window), 1) | 1  # odd, so that the average is centred
-    kernel = np.ones(window)
-    num = np.convolve(values, kernel, mode="same")
-    den = np.convolve(np.ones_like(values), kernel, mode="same")
-    return num / den
 
 
 def draw_graph(A, ax=None, title: str | None = None, seed: int = 0):

@@ -31,6 +31,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ def default_runs_dir() -> Path:
 
 #: Fields added to the configs after runs were stored, with the default that reproduces the
 #: earlier behaviour: left out of the hash at that default, so existing runs keep their hash.
-HASH_NEUTRAL_DEFAULTS = {"record_states": True}
+HASH_NEUTRAL_DEFAULTS = {"record_states": True, "optimizer": "adam", "gradient": "objective"}
 
 
 def config_hash(config) -> str:
@@ -218,9 +219,62 @@ def _verified_bytes(path: Path, manifest: dict[str, str], name: str) -> bytes | 
     return data if sha256(data) == manifest.get(name) else None
 
 
-def load_result(path: Path) -> dict[str, Any] | None:
+def _file_sha256(file: Path) -> str | None:
+    """SHA-256 of a file read in chunks (a long run's snapshots are too big to hold twice)."""
+    digest = hashlib.sha256()
+    try:
+        with open(file, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+class LazyArrays(Mapping):
+    """The arrays of an ``.npz`` file, each read from disk the first time it is used and kept
+    after that; :meth:`release` forgets the ones read so far.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.npz"
+    >>> _ = p.write_bytes(npz_bytes({"a": np.arange(3), "b": np.ones(2)}))
+    >>> arrays = LazyArrays(p)
+    >>> sorted(arrays), arrays["a"].tolist(), len(arrays.loaded)
+    (['a', 'b'], [0, 1, 2], 1)
+    """
+
+    def __init__(self, file: Path):
+        self.file = Path(file)
+        with np.load(self.file) as z:
+            self._names = list(z.files)
+        self.loaded: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.loaded:
+            if name not in self._names:
+                raise KeyError(name)
+            with np.load(self.file) as z:
+                self.loaded[name] = z[name]
+        return self.loaded[name]
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def release(self) -> None:
+        """Forget the arrays read so far (they are read again when next used)."""
+        self.loaded.clear()
+
+
+def load_result(path: Path, lazy_snapshots: bool = False) -> dict[str, Any] | None:
     """The finished run at ``path``, or None if there is none. A run whose files do not match
-    their manifest is reported with a warning and treated as absent (so it is recomputed).
+    their manifest is reported with a warning and treated as absent (so it is recomputed). With
+    ``lazy_snapshots`` the snapshots come as :class:`LazyArrays` (their hash checked now, their
+    arrays read when used).
 
     Example
     -------
@@ -237,7 +291,11 @@ def load_result(path: Path) -> dict[str, Any] | None:
         return None
     blobs = {}
     for name in _RESULT_FILES:
-        data = _verified_bytes(path, manifest, name)
+        if lazy_snapshots and name == "snapshots.npz":
+            ok = _file_sha256(path / name) == manifest.get(name)
+            data = b"" if ok else None
+        else:
+            data = _verified_bytes(path, manifest, name)
         if data is None:
             warnings.warn(f"run store: {path / name} is missing or corrupt (hash mismatch); recomputing the run",
                           stacklevel=2)
@@ -245,8 +303,11 @@ def load_result(path: Path) -> dict[str, Any] | None:
         blobs[name] = data
     with np.load(io.BytesIO(blobs["history.npz"])) as z:
         history = {k: z[k] for k in z.files}
-    with np.load(io.BytesIO(blobs["snapshots.npz"])) as z:
-        snapshots = {k: z[k] for k in z.files}
+    if lazy_snapshots:
+        snapshots = LazyArrays(path / "snapshots.npz")
+    else:
+        with np.load(io.BytesIO(blobs["snapshots.npz"])) as z:
+            snapshots = {k: z[k] for k in z.files}
     return {
         "config": json.loads(blobs["config.json"])["config"],
         "history": history,

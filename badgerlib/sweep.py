@@ -1,33 +1,39 @@
-"""Many runs at once: configs x seeds on any ``concurrent.futures`` executor.
+"""Many runs at once: configs x seeds on any ``concurrent.futures`` executor, and what they cost.
 
 By default the runs go to local worker processes (one per core, one torch thread each). To use
 a cluster, pass the executor of a Dask client, ``distributed.Client(...).get_executor()``, and a
 ``runs_dir`` that every worker can reach (a shared file system): the code does not change.
 
-Each run is stored by its config hash as usual, so a sweep that is interrupted or rerun only
-computes what is missing.
+:func:`sweep` returns the run directories, not the runs: a worker ships back a path, never a
+run's snapshots (hundreds of MB for a long run), and the caller loads what it needs with
+:func:`badgerlib.load_run` (snapshots read lazily) or :func:`load_runs`. It starts the longest
+runs first, so that fewer workers sit idle at the end. Each run is stored by its config hash as
+usual, so a sweep that is interrupted or rerun only computes what is missing.
+
+:func:`measure_speeds` and :func:`estimate_seconds` say how long a set of configs takes here.
 
 Example
 -------
->>> import tempfile
->>> from badgerlib import RunConfig, GuessingGame, MicroBadgerConfig
->>> base = RunConfig(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=2, hidden=4),
-...                  iterations=3, batch=2, inner_steps=2, snapshots=0)
->>> from concurrent.futures import ThreadPoolExecutor
->>> with ThreadPoolExecutor(2) as pool:
-...     runs = sweep(seeds(base, 3), executor=pool, runs_dir=tempfile.mkdtemp(), progress=False)
->>> [run.config.seed for run in runs]
-[0, 1, 2]
+>>> [c.seed for c in seeds(RunConfig(), 3, start=5)]
+[5, 6, 7]
+>>> estimate_seconds([RunConfig(iterations=300), RunConfig(iterations=600)], speed=100.0, workers=2)
+4.5
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import itertools
+import math
 import os
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from tqdm.auto import tqdm
 
+from badgerlib.checks import check_int
 from badgerlib.config import RunConfig
 
 
@@ -36,11 +42,10 @@ def seeds(config: RunConfig, n: int, start: int = 0) -> list[RunConfig]:
 
     Example
     -------
-    >>> [c.seed for c in seeds(RunConfig(), 3, start=5)]
-    [5, 6, 7]
+    >>> [c.seed for c in seeds(RunConfig(), 2)]
+    [0, 1]
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n = {n!r}: must be an integer >= 1")
+    check_int("seeds", "n", n, 1)
     return [config.replace(seed=start + i) for i in range(n)]
 
 
@@ -54,9 +59,6 @@ def grid(config: RunConfig, **axes: Sequence) -> list[RunConfig]:
     >>> [(c.task.n, c.seed) for c in cfgs]
     [(2, 0), (2, 1), (3, 0), (3, 1)]
     """
-    import dataclasses
-    import itertools
-
     names = list(axes)
     out = []
     for values in itertools.product(*(axes[n] for n in names)):
@@ -73,20 +75,46 @@ def grid(config: RunConfig, **axes: Sequence) -> list[RunConfig]:
     return out
 
 
-def _train_one(config: RunConfig, runs_dir: str | None, device: str, threads: int | None):
-    """Worker entry point (module level, so process and Dask executors can pickle it)."""
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """Run a block with ``threads`` torch threads (None: leave as is), restoring them after.
+    Small models are overhead-bound: one thread is as fast as two, and two threads on a
+    machine that is busy with other work can be many times slower (they wait on each other).
+
+    Example
+    -------
+    >>> import torch
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
     import torch
 
-    from badgerlib.train import train
-
+    before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
-    return train(config, runs_dir=runs_dir, device=device, progress=False)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train_one(config: RunConfig, runs_dir: str | None, device: str, threads: int | None) -> str:
+    """Worker entry point (module level, so process and Dask executors can pickle it): trains or
+    loads the run and returns its directory."""
+    from badgerlib.train import train
+
+    with torch_threads(threads):
+        return str(train(config, runs_dir=runs_dir, device=device, progress=False).path)
 
 
 def sweep(configs: Iterable[RunConfig], executor: Executor | None = None, runs_dir: str | Path | None = None,
-          device: str = "cpu", progress: bool = True, threads: int | None = 1) -> list:
-    """Train (or load) every config and return the runs in the order given.
+          device: str = "cpu", progress: bool = True, threads: int | None = 1) -> list[Path]:
+    """Train (or find stored) every config; return their run directories in the order given.
+    The runs start longest first (by outer iterations x inner steps x batch).
 
     Parameters
     ----------
@@ -95,22 +123,118 @@ def sweep(configs: Iterable[RunConfig], executor: Executor | None = None, runs_d
     runs_dir: the run store; it must be shared by all workers.
     threads: torch threads per run (1 avoids oversubscribing the cores; None leaves it alone).
 
-    Example: see the module docstring.
+    The examples that train live in ``tests/test_sweep.py``.
     """
     configs = list(configs)
     for i, cfg in enumerate(configs):
         if not isinstance(cfg, RunConfig):
             raise TypeError(f"configs[{i}] = {cfg!r}: must be a RunConfig")
     runs_dir = str(runs_dir) if runs_dir is not None else None
+    order = sorted(range(len(configs)), key=lambda i: -cost(configs[i]))
     own = executor is None
     if own:
         executor = ProcessPoolExecutor(max_workers=min(len(configs), os.cpu_count() or 1) or 1)
     try:
-        futures = {executor.submit(_train_one, cfg, runs_dir, device, threads): i for i, cfg in enumerate(configs)}
-        results = [None] * len(configs)
+        futures = {executor.submit(_train_one, configs[i], runs_dir, device, threads): i for i in order}
+        results: list[Path | None] = [None] * len(configs)
         for fut in tqdm(as_completed(futures), total=len(futures), disable=not progress, desc="sweep", unit="run"):
-            results[futures[fut]] = fut.result()
+            results[futures[fut]] = Path(fut.result())
         return results
     finally:
         if own:
             executor.shutdown()
+
+
+def load_runs(configs: Iterable[RunConfig], runs_dir: str | Path | None = None) -> list:
+    """The stored runs of ``configs`` (snapshots read lazily); a ValueError names the first one
+    that is not in the store (train it with :func:`sweep` first).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> load_runs([RunConfig(seed=1)], runs_dir=tempfile.mkdtemp())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: load_runs: no stored run for configs[0] (seed 1, hash ...); train it first with sweep()
+    """
+    from badgerlib.run import load_run
+    from badgerlib.store import config_hash
+
+    out = []
+    for i, cfg in enumerate(configs):
+        run = load_run(cfg, runs_dir)
+        if run is None:
+            raise ValueError(f"load_runs: no stored run for configs[{i}] (seed {cfg.seed}, hash {config_hash(cfg)}); "
+                             f"train it first with sweep()")
+        out.append(run)
+    return out
+
+
+def cost(config: RunConfig) -> float:
+    """A run's size in inner steps computed (outer iterations x inner steps x batch): what the
+    sweep schedules by.
+
+    Example
+    -------
+    >>> cost(RunConfig(iterations=10, inner_steps=5, batch=2))
+    100.0
+    """
+    return float(config.iterations * config.inner_steps * config.batch)
+
+
+def measure_speed(config: RunConfig, iterations: int = 30, threads: int = 1) -> float:
+    """Outer iterations per second of ``config`` on this machine, measured on a short uncached
+    run with ``threads`` torch threads (as one sweep worker uses), after a few warm-up
+    iterations. (Trains: examples in ``tests/test_sweep.py``.)"""
+    from badgerlib.train import train
+
+    check_int("measure_speed", "iterations", iterations, 1)
+    with torch_threads(threads):
+        probe = config.replace(snapshots=0)
+        train(probe.replace(iterations=3), cache=False, progress=False)
+        t0 = time.perf_counter()
+        train(probe.replace(iterations=iterations), cache=False, progress=False)
+        return iterations / (time.perf_counter() - t0)
+
+
+def measure_speeds(configs: Sequence[RunConfig], iterations: int = 20, threads: int = 1) -> dict:
+    """:func:`measure_speed` of each distinct shape among ``configs`` (model, task, inner steps,
+    batch, dtype; seeds and lengths do not change the speed), as a dict config -> iterations
+    per second covering every config given. (Trains: examples in ``tests/test_sweep.py``.)"""
+    measured: dict = {}
+    out = {}
+    for cfg in configs:
+        shape = (cfg.model, cfg.task, cfg.inner_steps, cfg.batch, cfg.dtype)
+        if shape not in measured:
+            measured[shape] = measure_speed(cfg, iterations=iterations, threads=threads)
+        out[cfg] = measured[shape]
+    return out
+
+
+def estimate_seconds(configs: Sequence[RunConfig], speed: float | Callable[[RunConfig], float] | dict,
+                     workers: int = 2) -> float:
+    """Wall time to train ``configs`` on ``workers`` parallel workers: the total of
+    ``iterations / speed(config)`` divided by the workers (a lower bound that ignores
+    imbalance at the end of a sweep, which is small for many runs). ``speed`` is iterations per
+    second: a number, a callable config -> number, or a dict config -> number (as
+    :func:`measure_speeds` returns).
+
+    Example
+    -------
+    >>> estimate_seconds([RunConfig(iterations=100)], speed={RunConfig(iterations=100): 50.0}, workers=1)
+    2.0
+    """
+    check_int("estimate_seconds", "workers", workers, 1)
+    total = 0.0
+    for cfg in configs:
+        if isinstance(speed, dict):
+            if cfg not in speed:
+                raise ValueError(f"estimate_seconds: no speed for the config with seed {cfg.seed} and task "
+                                 f"{cfg.task}; speed has {len(speed)} configs")
+            s = speed[cfg]
+        else:
+            s = speed(cfg) if callable(speed) else speed
+        if not (isinstance(s, (int, float)) and math.isfinite(s) and s > 0):
+            raise ValueError(f"estimate_seconds: speed = {s!r} for {cfg.task}: must be a number > 0")
+        total += cfg.iterations / s
+    return total / workers

@@ -7,7 +7,10 @@ which the model and the trainer rely on:
 - ``sample_targets(batch, generator, dtype, device)``: a ``(batch, dims)`` tensor of targets;
 - ``feedback(guess, target)``: one scalar per task, ``(batch,)``: the only signal the experts see;
 - ``dim_error(guess, target)``: the unscaled per-dimension error ``(batch, dims)``, for analysis;
-- ``zeros_level``: the expected feedback of the all-zeros first guess.
+- ``zeros_level``: the expected feedback of the all-zeros first guess;
+- ``dim_zeros_level`` (guessing game): the expected unscaled error of one dimension guessed 0.
+
+The guessing game's levels are defined here and nowhere else: analyses take them from the task.
 
 Example
 -------
@@ -26,21 +29,7 @@ from typing import ClassVar
 
 import torch
 
-from badgerlib.config import check_choice, check_float, check_int, register_kind
-
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def torch_dtype(name: str) -> torch.dtype:
-    """The torch dtype for a config's dtype name.
-
-    Example
-    -------
-    >>> torch_dtype("float64")
-    torch.float64
-    """
-    check_choice("dtype", "name", name, tuple(_DTYPES))
-    return _DTYPES[name]
+from badgerlib.checks import check_choice, check_float, check_int, register_kind
 
 
 class ScalarFeedback:
@@ -68,6 +57,34 @@ class ScalarFeedback:
         tensor([1.8750])
         """
         return self.scale * self.dim_error(guess, target).mean(dim=-1)
+
+
+def sine_grid(m: int) -> torch.Tensor:
+    """The sample positions ``x_i = 2 pi i / m``, ``i = 0..m-1`` (float64).
+
+    Example
+    -------
+    >>> sine_grid(4).tolist()[1]
+    1.5707963267948966
+    """
+    return 2 * torch.pi * torch.arange(m, dtype=torch.float64) / m
+
+
+def sine_sum(frequencies, m: int, phase: torch.Tensor) -> torch.Tensor:
+    """The sine-sum targets, the one definition of the formula: ``y_i = sum_k sin(k x_i + phase)``
+    on :func:`sine_grid`, float64; ``phase`` broadcasts against the grid (``(B, 1)`` gives B targets).
+
+    Example
+    -------
+    >>> sine_sum((1,), 4, torch.zeros(1, 1)).round(decimals=6).tolist()
+    [[0.0, 1.0, 0.0, -1.0]]
+    """
+    grid = sine_grid(m)
+    return sum(torch.sin(k * grid + phase) for k in frequencies)
+
+
+#: Expected error of one guessing-game dimension guessed 0 (targets uniform in [-1, 1]).
+DIM_ZEROS_LEVEL = {"mse": 1.0 / 3.0, "l1": 0.5}
 
 
 @register_kind
@@ -112,9 +129,20 @@ class GuessingGame(ScalarFeedback):
         return self.n
 
     @property
+    def dim_zeros_level(self) -> float:
+        """Expected unscaled error of one dimension guessed 0: E[t^2] = 1/3 (mse), E|t| = 1/2 (l1).
+
+        Example
+        -------
+        >>> GuessingGame(metric="l1").dim_zeros_level
+        0.5
+        """
+        return DIM_ZEROS_LEVEL[self.metric]
+
+    @property
     def zeros_level(self) -> float:
         """Expected feedback of the all-zeros guess (1.0 with the default scales)."""
-        return self.scale * (1.0 / 3.0 if self.metric == "mse" else 0.5)
+        return self.scale * self.dim_zeros_level
 
     def sample_targets(self, batch: int, generator: torch.Generator, dtype: torch.dtype = torch.float32,
                        device: str | torch.device = "cpu") -> torch.Tensor:
@@ -189,7 +217,7 @@ class SineSumGame(ScalarFeedback):
     @property
     def grid(self) -> torch.Tensor:
         """The sample positions ``x_i = 2 pi i / M`` (float64)."""
-        return 2 * torch.pi * torch.arange(self.m, dtype=torch.float64) / self.m
+        return sine_grid(self.m)
 
     @property
     def zeros_level(self) -> float:
@@ -198,8 +226,7 @@ class SineSumGame(ScalarFeedback):
             return self.scale * len(self.frequencies) / 2.0
         # l1: measured on a fine grid of phases, since mean |sum of sines| has no simple form
         phases = torch.linspace(0, 2 * torch.pi, 257, dtype=torch.float64)[:-1, None]
-        y = sum(torch.sin(k * self.grid + phases) for k in self.frequencies)
-        return float(self.scale * y.abs().mean())
+        return float(self.scale * sine_sum(self.frequencies, self.m, phases).abs().mean())
 
     def sample_targets(self, batch: int, generator: torch.Generator, dtype: torch.dtype = torch.float32,
                        device: str | torch.device = "cpu") -> torch.Tensor:
@@ -215,5 +242,4 @@ class SineSumGame(ScalarFeedback):
             phi = 2 * torch.pi * torch.rand(batch, 1, generator=generator, dtype=torch.float64)
         else:
             phi = torch.full((batch, 1), float(self.phase), dtype=torch.float64)
-        y = sum(torch.sin(k * self.grid + phi) for k in self.frequencies)
-        return y.to(dtype=dtype, device=device)
+        return sine_sum(self.frequencies, self.m, phi).to(dtype=dtype, device=device)

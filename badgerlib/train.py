@@ -1,13 +1,23 @@
-"""The outer loop: train a model on a task with Adam, through the whole inner rollout.
+"""The outer loop: train a model on a task, through the whole inner rollout.
 
-``train(config)`` returns a :class:`Run`: the per-iteration ``history``, the ``snapshots`` of
-every expert on a fixed probe batch, and the trained weights. Runs are stored by config hash
-(:mod:`badgerlib.store`): a finished run is loaded instead of recomputed, an interrupted one
-resumes from its last checkpoint and ends bit-identical to an uninterrupted run.
+``train(config)`` returns a :class:`~badgerlib.run.Run`: the per-iteration ``history``, the
+``snapshots`` of every expert on a fixed probe batch, and the trained weights. Runs are stored
+by config hash (:mod:`badgerlib.store`): a finished run is loaded instead of recomputed, an
+interrupted one resumes from its last checkpoint and ends bit-identical to an uninterrupted
+run.
+
+The loop is four replaceable pieces around one :class:`TrainingState`: :func:`resume` (a fresh
+state, or the last checkpoint's), :func:`update` (one outer step: sample tasks, roll out, make
+the gradient with the config's registered gradient transform, clip, step the config's
+registered optimiser), :func:`record` (the history of that step, snapshots, checkpoints) and
+:func:`finish` (store the run). A remedy registers an optimiser
+(:func:`badgerlib.config.register_optimizer`) or a gradient transform
+(:func:`badgerlib.config.register_gradient_transform`) and names it in its ``RunConfig``; the
+loop itself does not change.
 
 History (one entry per outer iteration, all numpy arrays with the iteration as first axis):
 
-- ``loss``: the training objective (feedback averaged over the inner steps, or the last step);
+- ``loss``: the training objective (:func:`badgerlib.objective.objective`);
 - ``last_error``: feedback of the last guess, averaged over the batch;
 - ``grad_norm``: gradient norm before clipping;
 - ``dim_error``: ``(iterations, N)`` unscaled error of the last guess per dimension;
@@ -16,17 +26,7 @@ History (one entry per outer iteration, all numpy arrays with the iteration as f
 - ``mean_corr``: correlation over the batch between the mean of the guess and the mean of the
   target (high in the "same number in every dimension" phase).
 
-Example
--------
->>> import tempfile
->>> from badgerlib import RunConfig, GuessingGame, MicroBadgerConfig
->>> cfg = RunConfig(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=3, hidden=8),
-...                 iterations=5, batch=4, inner_steps=3, snapshots=2)
->>> run = train(cfg, runs_dir=tempfile.mkdtemp(), progress=False)
->>> run.history["loss"].shape, run.history["dim_error"].shape
-((5,), (5, 2))
->>> run.snapshots["hidden"].shape     # (snapshots, probe tasks, steps + 1, experts, hidden)
-(2, 64, 4, 3, 8)
+The examples that train live in ``tests/test_train.py``.
 """
 from __future__ import annotations
 
@@ -35,166 +35,127 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from badgerlib import store
-from badgerlib.baselines import LSTMMetaLearner, LSTMMetaLearnerConfig, SupervisedLSTM, SupervisedLSTMConfig
-from badgerlib.config import MicroBadgerConfig, RunConfig
-from badgerlib.model import MicroBadger, Rollout
-from badgerlib.tasks import torch_dtype
+from badgerlib.config import (
+    GRADIENT_TRANSFORMS, OPTIMIZERS, RunConfig, register_gradient_transform, register_optimizer, torch_dtype,
+)
+from badgerlib.model import Rollout
+from badgerlib.objective import objective
+from badgerlib.run import Run, build_model, load_run, probe_batch, snapshot_iterations
 
-# Offsets that derive independent random streams from the one run seed.
-_PROBE_SEED_OFFSET = 1_000_003
-_EVAL_SEED_OFFSET = 2_000_003
-
-#: Model constructors by model-config class; later model families register here.
-MODEL_BUILDERS: dict[type, Callable[[Any, RunConfig], torch.nn.Module]] = {
-    MicroBadgerConfig: lambda model_cfg, cfg: MicroBadger(model_cfg, dims=cfg.task.dims, seed=cfg.seed),
-    LSTMMetaLearnerConfig: lambda model_cfg, cfg: LSTMMetaLearner(model_cfg, dims=cfg.task.dims),
-    SupervisedLSTMConfig: lambda model_cfg, cfg: SupervisedLSTM(model_cfg, dims=cfg.task.dims),
-}
+#: The scalar series of the history (``dim_error`` is the one with a second axis).
+HISTORY_SCALARS = ("loss", "last_error", "grad_norm", "guess_magnitude", "guess_spread", "mean_corr")
 
 
-def build_model(config: RunConfig) -> torch.nn.Module:
-    """The untrained model of a run, initialised from the run's seed, in the run's dtype.
+def backprop_objective(model: torch.nn.Module, rollout: Rollout, config: RunConfig) -> torch.Tensor:
+    """The default gradient transform: backpropagate :func:`badgerlib.objective.objective`.
 
     Example
     -------
-    >>> from badgerlib import RunConfig
-    >>> build_model(RunConfig(dtype="float64")).h0.dtype
-    torch.float64
+    >>> cfg = RunConfig(iterations=1)
+    >>> model = build_model(cfg)
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> r = model.rollout(cfg.task, cfg.task.sample_targets(2, gen), 2, gen)
+    >>> loss = backprop_objective(model, r, cfg)
+    >>> model.h0.grad is not None
+    True
     """
-    builder = MODEL_BUILDERS.get(type(config.model))
-    if builder is None:
-        raise ValueError(f"model = {config.model!r}: no builder registered; known: "
-                         f"{[c.__name__ for c in MODEL_BUILDERS]}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        model = builder(config.model, config)
-    return model.to(torch_dtype(config.dtype))
+    loss = objective(rollout, config.loss_on)
+    loss.backward()
+    return loss
 
 
-def snapshot_iterations(config: RunConfig) -> np.ndarray:
-    """The outer iterations (number of updates done) at which snapshots are taken: evenly
-    spaced from 0 to ``iterations``, both ends included.
-
-    Example
-    -------
-    >>> from badgerlib import RunConfig
-    >>> snapshot_iterations(RunConfig(iterations=100, snapshots=5)).tolist()
-    [0, 25, 50, 75, 100]
-    """
-    if config.snapshots == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.unique(np.linspace(0, config.iterations, config.snapshots).round().astype(np.int64))
+register_optimizer("adam", lambda params, config: torch.optim.Adam(params, lr=config.lr))
+register_gradient_transform("objective", backprop_objective)
 
 
 @dataclass
-class Run:
-    """A finished training run: config, history, snapshots and trained weights.
+class TrainingState:
+    """Everything a run in progress holds; a checkpoint stores it and :func:`resume` restores it."""
+
+    config: RunConfig
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    history: dict[str, np.ndarray]
+    path: Path | None
+    device: str
+    done: int = 0                      # outer updates done
+    elapsed: float = 0.0               # seconds spent before this session
+    snapshots: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    snapshot_hashes: dict[int, str] = field(default_factory=dict)  # SHA-256 of each snapshot file
+    started: float = field(default_factory=time.perf_counter)
+
+
+def resume(config: RunConfig, path: Path | None, device: str = "cpu") -> TrainingState:
+    """A fresh training state for ``config``, or the one its last checkpoint in ``path`` holds
+    (a missing or corrupt checkpoint starts from scratch, with a warning when corrupt)."""
+    model = build_model(config).to(device)
+    T, N = config.iterations, config.task.dims
+    history = {name: np.zeros(T) for name in HISTORY_SCALARS}
+    history["dim_error"] = np.zeros((T, N))
+    state = TrainingState(config, model, OPTIMIZERS[config.optimizer](model.parameters(), config),
+                          torch.Generator().manual_seed(config.seed), history, path, device)
+    ckpt = store.load_checkpoint(path) if path is not None else None
+    if ckpt is None:
+        return state
+    if "snapshot_files" not in ckpt:  # a checkpoint from before snapshots had files of their own
+        ckpt["snapshot_files"] = {str(k): store.save_checkpoint_snapshot(path, int(k), {n: t.numpy() for n, t in v.items()})
+                                  for k, v in ckpt["snapshots"].items()}
+    stored = store.load_checkpoint_snapshots(path, ckpt["snapshot_files"])
+    if stored is None:
+        return state
+    model.load_state_dict(ckpt["model"])
+    state.optimizer.load_state_dict(ckpt["optimizer"])
+    state.generator.set_state(ckpt["generator"])
+    state.done, state.elapsed = int(ckpt["iteration"]), float(ckpt["elapsed"])
+    for name, values in ckpt["history"].items():
+        history[name][:state.done] = values.numpy()
+    state.snapshots = stored
+    state.snapshot_hashes = {int(k): h for k, h in ckpt["snapshot_files"].items()}
+    return state
+
+
+def update(state: TrainingState) -> tuple[Rollout, float, float]:
+    """One outer step on a fresh batch of tasks; returns the rollout, the loss and the gradient
+    norm before clipping. Raises ``FloatingPointError`` naming the iteration when the loss or
+    the gradient is not finite."""
+    cfg, model, it = state.config, state.model, state.done
+    targets = cfg.task.sample_targets(cfg.batch, state.generator, torch_dtype(cfg.dtype), state.device)
+    rollout = model.rollout(cfg.task, targets, cfg.inner_steps, state.generator)
+    state.optimizer.zero_grad(set_to_none=True)
+    loss = GRADIENT_TRANSFORMS[cfg.gradient](model, rollout, cfg)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"train: loss is {loss.item()} at iteration {it}; "
+                                 f"last good checkpoint kept in {state.path}")
+    clip = cfg.grad_clip if cfg.grad_clip > 0 else math.inf
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    if not torch.isfinite(grad_norm):
+        raise FloatingPointError(f"train: gradient norm is {grad_norm.item()} at iteration {it}; "
+                                 f"last good checkpoint kept in {state.path}")
+    state.optimizer.step()
+    state.done = it + 1
+    return rollout, loss.item(), grad_norm.item()
+
+
+def batch_stats(task, rollout: Rollout) -> dict[str, np.ndarray]:
+    """Per-iteration diagnostics of the last guess (no gradients): every history series but
+    ``loss`` and ``grad_norm``.
 
     Example
     -------
-    >>> import tempfile
-    >>> from badgerlib import RunConfig, GuessingGame, MicroBadgerConfig
-    >>> cfg = RunConfig(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=2, hidden=4),
-    ...                 iterations=3, batch=2, inner_steps=2, snapshots=0)
-    >>> run = train(cfg, runs_dir=tempfile.mkdtemp(), progress=False)
-    >>> run.rollout(batch=10).guesses.shape
-    torch.Size([10, 3, 2])
+    >>> from badgerlib import GuessingGame
+    >>> r = Rollout(guesses=torch.zeros(4, 2, 3), feedback=torch.ones(4, 2), targets=torch.ones(4, 3))
+    >>> float(batch_stats(GuessingGame(n=3), r)["dim_error"][0])
+    1.0
     """
-
-    config: RunConfig
-    history: dict[str, np.ndarray]
-    snapshots: dict[str, np.ndarray]
-    model_state: dict[str, torch.Tensor]
-    path: Path | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def model(self, device: str = "cpu") -> torch.nn.Module:
-        """The trained model, rebuilt from the stored weights.
-
-        Example: see the class docstring.
-        """
-        model = build_model(self.config)
-        model.load_state_dict(self.model_state)
-        return model.to(device).eval()
-
-    def model_at(self, snapshot: int, device: str = "cpu") -> torch.nn.Module:
-        """The model as it was at snapshot number ``snapshot`` (iteration
-        ``snapshots["iterations"][snapshot]``), rebuilt from the weights stored with it.
-
-        Example
-        -------
-        >>> import tempfile
-        >>> from badgerlib import RunConfig, GuessingGame, MicroBadgerConfig
-        >>> cfg = RunConfig(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=2, hidden=4),
-        ...                 iterations=4, batch=2, inner_steps=2, snapshots=2)
-        >>> run = train(cfg, runs_dir=tempfile.mkdtemp(), progress=False)
-        >>> bool(torch.equal(run.model_at(1).h0, run.model().h0))   # the last snapshot is the end
-        True
-        """
-        count = len(self.snapshots.get("iterations", ()))
-        if isinstance(snapshot, bool) or not isinstance(snapshot, (int, np.integer)) or not -count <= snapshot < count:
-            raise ValueError(f"snapshot = {snapshot!r}: must be an index in [0, {count - 1}] for this run's "
-                             f"{count} snapshots")
-        model = build_model(self.config)
-        state = model.state_dict()
-        for name in list(state):
-            key = f"param.{name}"
-            if key in self.snapshots:
-                state[name] = torch.from_numpy(self.snapshots[key][snapshot])
-        model.load_state_dict(state)
-        return model.to(device).eval()
-
-    def states_at(self, snapshot: int, device: str = "cpu") -> Rollout:
-        """The recorded rollout (states, outputs, guesses, feedback) of snapshot number
-        ``snapshot`` on the probe tasks, recomputed from the weights stored with it: the same
-        numbers as ``snapshots["hidden"][snapshot]`` etc. of a run with ``record_states=True``,
-        and the way to get them when the run was trained with ``record_states=False``.
-
-        Example
-        -------
-        >>> import tempfile
-        >>> from badgerlib import RunConfig, GuessingGame, MicroBadgerConfig
-        >>> cfg = RunConfig(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=2, hidden=4),
-        ...                 iterations=4, batch=2, inner_steps=2, snapshots=2, probe_batch=3,
-        ...                 record_states=False)
-        >>> run = train(cfg, runs_dir=tempfile.mkdtemp(), progress=False)
-        >>> "hidden" in run.snapshots, tuple(run.states_at(1).hidden.shape)  # (probe, steps + 1, experts, hidden)
-        (False, (3, 3, 2, 4))
-        """
-        model = self.model_at(snapshot, device)
-        targets, h_init = probe_batch(model, self.config, device)
-        with torch.no_grad():
-            return model.rollout(self.config.task, targets, self.config.inner_steps, h_init=h_init, record=True)
-
-    def rollout(self, batch: int = 1000, seed: int | None = None, steps: int | None = None,
-                record: bool = False, device: str = "cpu") -> Rollout:
-        """The trained agent on ``batch`` fresh tasks (drawn from a stream independent of the
-        training tasks unless ``seed`` says otherwise), without gradients.
-
-        Example: see the class docstring.
-        """
-        cfg = self.config
-        gen = torch.Generator().manual_seed(cfg.seed + _EVAL_SEED_OFFSET if seed is None else seed)
-        model = self.model(device)
-        targets = cfg.task.sample_targets(batch, gen, torch_dtype(cfg.dtype), device)
-        with torch.no_grad():
-            return model.rollout(cfg.task, targets, steps or cfg.inner_steps, gen, record=record)
-
-
-def _objective(config: RunConfig, rollout: Rollout) -> torch.Tensor:
-    fb = rollout.feedback[:, 1:]
-    return fb.mean() if config.loss_on == "all" else fb[:, -1].mean()
-
-
-def _batch_stats(task, rollout: Rollout, targets: torch.Tensor) -> dict[str, np.ndarray]:
-    """Per-iteration diagnostics of the last guess (no gradients)."""
+    targets = rollout.targets
     with torch.no_grad():
         last = rollout.guesses[:, -1]
         stats = {
@@ -210,30 +171,10 @@ def _batch_stats(task, rollout: Rollout, targets: torch.Tensor) -> dict[str, np.
     return {k: v.double().cpu().numpy() for k, v in stats.items()}
 
 
-def probe_batch(model: torch.nn.Module, config: RunConfig, device: str = "cpu"):
-    """The fixed probe tasks and initial states on which snapshots are recorded. The targets and
-    the initial noise are the same at every snapshot (drawn from their own seeded stream), and
-    the initial state uses the model's current learned part, so what changes between snapshots
-    is the learning, not the tasks.
-
-    Example
-    -------
-    >>> from badgerlib import RunConfig
-    >>> cfg = RunConfig(probe_batch=4)
-    >>> targets, h = probe_batch(build_model(cfg), cfg)
-    >>> targets.shape, h.shape
-    (torch.Size([4, 3]), torch.Size([4, 8, 32]))
-    """
-    gen = torch.Generator().manual_seed(config.seed + _PROBE_SEED_OFFSET)
-    targets = config.task.sample_targets(config.probe_batch, gen, torch_dtype(config.dtype), device)
-    with torch.no_grad():
-        h_init = model.initial_state(config.probe_batch, gen)
-    return targets, h_init
-
-
-def _snapshot(model, config: RunConfig, device: str) -> dict[str, np.ndarray]:
-    """Every expert's states and outputs over the inner loop on the probe batch (float32), and
-    the model's weights (``param.<name>``, in the run's dtype) so analyses can rebuild it."""
+def snapshot(model: torch.nn.Module, config: RunConfig, device: str = "cpu") -> dict[str, np.ndarray]:
+    """The agent on the probe batch (guesses, feedback and, with ``record_states``, every
+    expert's states and outputs over the inner loop, float32) and the model's weights
+    (``param.<name>``, in the run's dtype) so analyses can rebuild it."""
     targets, h_init = probe_batch(model, config, device)
     with torch.no_grad():
         r = model.rollout(config.task, targets, config.inner_steps, h_init=h_init, record=True)
@@ -245,10 +186,62 @@ def _snapshot(model, config: RunConfig, device: str) -> dict[str, np.ndarray]:
     return out
 
 
+def take_snapshot(state: TrainingState, due: set[int]) -> None:
+    """Snapshot the agent if ``state.done`` is due and not taken yet; written to disk once, when
+    taken (checkpoints only list it)."""
+    done = state.done
+    if done in due and done not in state.snapshots:
+        state.snapshots[done] = snapshot(state.model, state.config, state.device)
+        if state.path is not None:
+            state.snapshot_hashes[done] = store.save_checkpoint_snapshot(state.path, done, state.snapshots[done])
+
+
+def checkpoint(state: TrainingState) -> None:
+    """Atomically write everything needed to resume after ``state.done`` updates."""
+    if state.path is None:
+        return
+    done = state.done
+    store.save_checkpoint(state.path, {
+        "iteration": done, "elapsed": state.elapsed + time.perf_counter() - state.started,
+        "model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
+        "generator": state.generator.get_state(),
+        "history": {k: torch.from_numpy(v[:done].copy()) for k, v in state.history.items()},
+        "snapshot_files": {str(k): h for k, h in state.snapshot_hashes.items()},
+    })
+
+
+def record(state: TrainingState, rollout: Rollout, loss: float, grad_norm: float) -> None:
+    """Write the history of the update just done (iteration ``state.done - 1``)."""
+    it = state.done - 1
+    state.history["loss"][it] = loss
+    state.history["grad_norm"][it] = grad_norm
+    for name, value in batch_stats(state.config.task, rollout).items():
+        state.history[name][it] = value
+
+
+def finish(state: TrainingState, start: int) -> Run:
+    """The finished :class:`Run`; stored (and its checkpoint removed) when the state has a path."""
+    cfg, model, session = state.config, state.model, time.perf_counter() - state.started
+    probe_targets = probe_batch(model, cfg, state.device)[0]
+    snapshots = {"iterations": np.array(sorted(state.snapshots), dtype=np.int64),
+                 "targets": probe_targets.float().cpu().numpy()}
+    for name in next(iter(state.snapshots.values()), {}):
+        snapshots[name] = np.stack([state.snapshots[k][name] for k in sorted(state.snapshots)])
+    meta = {"seconds": state.elapsed + session,
+            "iterations_per_second": (cfg.iterations - start) / max(session, 1e-9),
+            "device": state.device, "torch": torch.__version__, "python": platform.python_version(),
+            "threads": torch.get_num_threads()}
+    model_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if state.path is not None:
+        store.write_result(state.path, cfg, state.history, snapshots, model_state, meta)
+        store.remove_checkpoint(state.path)
+    return Run(cfg, state.history, snapshots, model_state, state.path, meta)
+
+
 def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str = "cpu", progress: bool = True,
           checkpoint_every: int = 500, cache: bool = True,
           on_iteration: Callable[[int, float], None] | None = None) -> Run:
-    """Train ``config.model`` on ``config.task`` and return the :class:`Run`.
+    """Train ``config.model`` on ``config.task`` (or load the stored run) and return the Run.
 
     Parameters
     ----------
@@ -262,8 +255,6 @@ def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str 
 
     Raises ``FloatingPointError`` naming the iteration when the loss or the gradient is not
     finite; the last good checkpoint stays on disk.
-
-    Example: see the module docstring.
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"config = {config!r}: must be a RunConfig")
@@ -272,116 +263,30 @@ def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str 
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device = {device!r}: CUDA is not available on this machine; use 'cpu'")
     path = store.run_path(config, runs_dir) if cache else None
-    if path is not None:
-        found = store.load_result(path)
-        if found is not None:
-            return Run(config, found["history"], found["snapshots"], found["model_state"], path, found["meta"])
-
-    task, dtype = config.task, torch_dtype(config.dtype)
-    model = build_model(config).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    gen = torch.Generator().manual_seed(config.seed)
-    snap_at = set(snapshot_iterations(config).tolist())
-    N, T = task.dims, config.iterations
-    history = {name: np.zeros(T) for name in
-               ("loss", "last_error", "grad_norm", "guess_magnitude", "guess_spread", "mean_corr")}
-    history["dim_error"] = np.zeros((T, N))
-    snaps: dict[int, dict[str, np.ndarray]] = {}
-    start, elapsed = 0, 0.0
-
-    snap_hashes: dict[int, str] = {}   # SHA-256 of each snapshot's file, for the checkpoint
-    ckpt = store.load_checkpoint(path) if path is not None else None
-    if ckpt is not None:
-        if "snapshot_files" not in ckpt:  # a checkpoint from before snapshots had files of their own
-            ckpt["snapshot_files"] = {str(k): store.save_checkpoint_snapshot(path, int(k), {n: t.numpy() for n, t in v.items()})
-                                      for k, v in ckpt["snapshots"].items()}
-        stored = store.load_checkpoint_snapshots(path, ckpt["snapshot_files"])
-        if stored is not None:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            gen.set_state(ckpt["generator"])
-            start, elapsed = int(ckpt["iteration"]), float(ckpt["elapsed"])
-            for name, values in ckpt["history"].items():
-                history[name][:start] = values.numpy()
-            snaps, snap_hashes = stored, {int(k): h for k, h in ckpt["snapshot_files"].items()}
-
-    def checkpoint(done: int) -> None:
-        if path is None:
-            return
-        store.save_checkpoint(path, {
-            "iteration": done, "elapsed": elapsed + time.perf_counter() - t0,
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "generator": gen.get_state(),
-            "history": {k: torch.from_numpy(v[:done].copy()) for k, v in history.items()},
-            "snapshot_files": {str(k): h for k, h in snap_hashes.items()},
-        })
-
-    def take_snapshot(done: int) -> None:
-        if done in snap_at and done not in snaps:
-            snaps[done] = _snapshot(model, config, device)
-            if path is not None:  # written once; checkpoints only list it
-                snap_hashes[done] = store.save_checkpoint_snapshot(path, done, snaps[done])
-
-    t0 = time.perf_counter()
-    bar = tqdm(total=T, initial=start, disable=not progress, desc=f"train {store.config_hash(config)[:8]}",
+    if path is not None and (found := load_run(config, runs_dir)) is not None:
+        return found
+    state = resume(config, path, device)
+    start, total, due = state.done, config.iterations, set(snapshot_iterations(config).tolist())
+    bar = tqdm(total=total, initial=start, disable=not progress, desc=f"train {store.config_hash(config)[:8]}",
                unit="it", mininterval=0.5)
-    done = start
     try:
-        for it in range(start, T):
-            take_snapshot(it)
-            targets = task.sample_targets(config.batch, gen, dtype, device)
-            rollout = model.rollout(task, targets, config.inner_steps, gen)
-            loss = _objective(config, rollout)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"train: loss is {loss.item()} at iteration {it}; "
-                                         f"last good checkpoint kept in {path}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            clip = config.grad_clip if config.grad_clip > 0 else math.inf
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-            if not torch.isfinite(grad_norm):
-                raise FloatingPointError(f"train: gradient norm is {grad_norm.item()} at iteration {it}; "
-                                         f"last good checkpoint kept in {path}")
-            optimizer.step()
-            done = it + 1
-            history["loss"][it] = loss.item()
-            history["grad_norm"][it] = grad_norm.item()
-            for name, value in _batch_stats(task, rollout, targets).items():
-                history[name][it] = value
+        while state.done < total:
+            take_snapshot(state, due)
+            rollout, loss, grad_norm = update(state)
+            record(state, rollout, loss, grad_norm)
             bar.update(1)
-            if it % 50 == 0:
-                bar.set_postfix(loss=f"{history['loss'][it]:.4f}", refresh=False)
+            if state.done % 50 == 1:
+                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
             if on_iteration is not None:
-                on_iteration(done, history["loss"][it])
-            if checkpoint_every and done % checkpoint_every == 0 and done < T:
-                checkpoint(done)
-        take_snapshot(T)
+                on_iteration(state.done, loss)
+            if checkpoint_every and state.done % checkpoint_every == 0 and state.done < total:
+                checkpoint(state)
+        take_snapshot(state, due)
     except FloatingPointError:
-        bar.close()
         raise
     except BaseException:
-        # Interrupted (Ctrl-C, a failing callback): keep everything computed so far.
-        bar.close()
-        checkpoint(done)
+        checkpoint(state)   # interrupted (Ctrl-C, a failing callback): keep everything computed so far
         raise
-    bar.close()
-
-    seconds = elapsed + time.perf_counter() - t0
-    snapshots = _stack_snapshots(snaps, probe_batch(model, config, device)[0])
-    meta = {"seconds": seconds, "iterations_per_second": (T - start) / max(time.perf_counter() - t0, 1e-9),
-            "device": device, "torch": torch.__version__, "python": platform.python_version(),
-            "threads": torch.get_num_threads()}
-    model_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    if path is not None:
-        store.write_result(path, config, history, snapshots, model_state, meta)
-        store.remove_checkpoint(path)
-    return Run(config, history, snapshots, model_state, path, meta)
-
-
-def _stack_snapshots(snaps: dict[int, dict[str, np.ndarray]], probe_targets: torch.Tensor) -> dict[str, np.ndarray]:
-    """Snapshots as arrays with the snapshot as first axis, plus their iterations and targets."""
-    out = {"iterations": np.array(sorted(snaps), dtype=np.int64),
-           "targets": probe_targets.float().cpu().numpy()}
-    if snaps:
-        for name in next(iter(snaps.values())):
-            out[name] = np.stack([snaps[k][name] for k in sorted(snaps)])
-    return out
+    finally:
+        bar.close()
+    return finish(state, start)

@@ -29,6 +29,8 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy import ndimage
 
+from badgerlib.checks import check_array, check_int
+
 __all__ = [
     "Plateau", "find_plateaus", "smooth_curve", "hurst_exponent", "lyapunov_exponent", "SurrogateResult",
     "surrogate_test", "make_surrogates", "logistic_map", "damped_oscillation",
@@ -47,25 +49,8 @@ NOISE_SPAN = 20
 LYAP_MAX_POINTS = 10_000
 
 
-def _series(series, fn: str, name: str = "series") -> np.ndarray:
-    """A finite 1-D float array, or a ValueError naming the argument."""
-    if hasattr(series, "detach"):  # a torch tensor, without importing torch
-        series = series.detach().cpu().numpy()
-    try:
-        x = np.asarray(series, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{fn}: {name} must be a numeric 1-D array, got {type(series).__name__}") from err
-    if x.ndim != 1:
-        raise ValueError(f"{fn}: {name} has shape {x.shape}; a 1-D array is needed")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{fn}: {name} contains NaN or infinite values; only finite values are allowed")
-    return x
 
 
-def _positive_int(value, fn: str, name: str, minimum: int = 1) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{fn}: {name}={value!r}; allowed is an integer >= {minimum}")
-    return int(value)
 
 
 def _nolds():
@@ -114,8 +99,8 @@ def smooth_curve(loss, window: int) -> np.ndarray:
     >>> smooth_curve([1, 1, 9, 1, 1], 3).tolist()
     [1.0, 1.0, 1.0, 1.0, 1.0]
     """
-    x = _series(loss, "smooth_curve", "loss")
-    window = _positive_int(window, "smooth_curve", "window")
+    x = check_array(loss, "smooth_curve", "loss", ndim=1)
+    window = check_int("smooth_curve", "window", window, 1)
     # Reflecting the curve at its ends keeps the last points as well smoothed as the rest.
     s = ndimage.median_filter(x, size=window, mode="reflect")
     return ndimage.uniform_filter1d(s, size=window, mode="reflect")
@@ -159,10 +144,10 @@ def find_plateaus(loss, *, window: int | None = None, rel_tol: float = 0.02,
     [(0, 399), (410, 799), (810, 1199)]
     """
     fn = "find_plateaus"
-    x = _series(loss, fn, "loss")
+    x = check_array(loss, fn, "loss", ndim=1)
     n = len(x)
-    window = max(5, n // 100) if window is None else _positive_int(window, fn, "window", 2)
-    min_length = 4 * window if min_length is None else _positive_int(min_length, fn, "min_length")
+    window = max(5, n // 100) if window is None else check_int(fn, "window", window, 2)
+    min_length = 4 * window if min_length is None else check_int(fn, "min_length", min_length, 1)
     if not (np.isfinite(rel_tol) and rel_tol > 0):
         raise ValueError(f"{fn}: rel_tol={rel_tol!r}; allowed is a number > 0")
     if not (np.isfinite(noise_z) and noise_z >= 0):
@@ -243,8 +228,8 @@ def hurst_exponent(series, *, min_points: int = HURST_MIN_POINTS, nvals: Sequenc
     True
     """
     fn = "hurst_exponent"
-    x = _series(series, fn)
-    min_points = _positive_int(min_points, fn, "min_points", 20)
+    x = check_array(series, fn, "series", ndim=1)
+    min_points = check_int(fn, "min_points", min_points, 20)
     if len(x) < min_points:
         raise ValueError(f"{fn}: series has {len(x)} points; at least {min_points} are needed")
     if np.ptp(x) == 0:
@@ -294,11 +279,11 @@ def lyapunov_exponent(series, *, emb_dim: int = 4, lag: int = 1, min_tsep: int |
     True
     """
     fn = "lyapunov_exponent"
-    x = _series(series, fn)
-    emb_dim = _positive_int(emb_dim, fn, "emb_dim")
-    lag = _positive_int(lag, fn, "lag")
-    trajectory_len = _positive_int(trajectory_len, fn, "trajectory_len", 2)
-    fit_offset = _positive_int(fit_offset, fn, "fit_offset", 0)
+    x = check_array(series, fn, "series", ndim=1)
+    emb_dim = check_int(fn, "emb_dim", emb_dim, 1)
+    lag = check_int(fn, "lag", lag, 1)
+    trajectory_len = check_int(fn, "trajectory_len", trajectory_len, 2)
+    fit_offset = check_int(fn, "fit_offset", fit_offset, 0)
     if fit_offset > trajectory_len - 2:
         raise ValueError(f"{fn}: fit_offset={fit_offset}; allowed are 0..trajectory_len-2 = {trajectory_len - 2}")
     if len(x) > max_points:
@@ -306,7 +291,7 @@ def lyapunov_exponent(series, *, emb_dim: int = 4, lag: int = 1, min_tsep: int |
                          f"(lyap_r needs n^2 memory): pass a window of the series or raise max_points")
     if len(x) >= 2 and np.ptp(x) == 0:
         raise ValueError(f"{fn}: series is constant; neighbours cannot diverge")
-    tsep = (_mean_period(x) if len(x) >= 8 else 1) if min_tsep is None else _positive_int(min_tsep, fn, "min_tsep", 0)
+    tsep = (_mean_period(x) if len(x) >= 8 else 1) if min_tsep is None else check_int(fn, "min_tsep", min_tsep, 0)
     # nolds' own minimum (one orbit vector, one trajectory, neighbours outside min_tsep) plus
     # 20 candidate neighbours per point, and never fewer than 100 points in all.
     need = max(100, (emb_dim - 1) * lag + trajectory_len + 2 * tsep + 1 + 20)
@@ -366,8 +351,8 @@ def make_surrogates(series, n_surrogates: int, kind: str = "shuffle", seed: int 
     ((3, 256), True)
     """
     fn = "make_surrogates"
-    x = _series(series, fn)
-    n_surrogates = _positive_int(n_surrogates, fn, "n_surrogates")
+    x = check_array(series, fn, "series", ndim=1)
+    n_surrogates = check_int(fn, "n_surrogates", n_surrogates, 1)
     if kind not in SURROGATE_KINDS:
         raise ValueError(f"{fn}: kind={kind!r}; allowed are {', '.join(map(repr, SURROGATE_KINDS))}")
     rng = np.random.default_rng(seed)
@@ -398,7 +383,7 @@ def surrogate_test(series, statistic: Callable[[np.ndarray], float], n_surrogate
     (True, 0.05)
     """
     fn = "surrogate_test"
-    x = _series(series, fn)
+    x = check_array(series, fn, "series", ndim=1)
     if not callable(statistic):
         raise ValueError(f"{fn}: statistic must be a callable series -> float, got {type(statistic).__name__}")
     if alternative not in ("greater", "less", "two-sided"):
@@ -427,8 +412,8 @@ def logistic_map(n: int, *, r: float = 4.0, x0: float = 0.3, burn_in: int = 100)
     [0.3, 0.84, 0.5376]
     """
     fn = "logistic_map"
-    n = _positive_int(n, fn, "n")
-    burn_in = _positive_int(burn_in, fn, "burn_in", 0)
+    n = check_int(fn, "n", n, 1)
+    burn_in = check_int(fn, "burn_in", burn_in, 0)
     if not 0 < x0 < 1 or x0 == 0.5:  # 0.5 maps to 1 and then to 0 forever at r = 4
         raise ValueError(f"{fn}: x0={x0!r}; allowed is a number in (0, 1) other than 0.5")
     if not 0 < r <= 4:
@@ -450,8 +435,8 @@ def henon_map(n: int, *, a: float = 1.4, b: float = 0.3, burn_in: int = 100) -> 
     [0.986, -0.331]
     """
     fn = "henon_map"
-    n = _positive_int(n, fn, "n")
-    burn_in = _positive_int(burn_in, fn, "burn_in", 0)
+    n = check_int(fn, "n", n, 1)
+    burn_in = check_int(fn, "burn_in", burn_in, 0)
     x, y = 0.1, 0.0
     out = np.empty(n + burn_in)
     for i in range(n + burn_in):
@@ -471,7 +456,7 @@ def damped_oscillation(n: int, *, decay: float = 0.005, frequency: float = 0.3) 
     >>> damped_oscillation(3, decay=0.0, frequency=0.0).tolist()
     [1.0, 1.0, 1.0]
     """
-    n = _positive_int(n, "damped_oscillation", "n")
+    n = check_int("damped_oscillation", "n", n, 1)
     if decay < 0:
         raise ValueError(f"damped_oscillation: decay={decay!r}; allowed is >= 0 (stable)")
     t = np.arange(n, dtype=np.float64)
@@ -489,7 +474,7 @@ def fractional_gaussian_noise(n: int, hurst: float, *, seed: int = 0) -> np.ndar
     ((4096,), True)
     """
     fn = "fractional_gaussian_noise"
-    n = _positive_int(n, fn, "n", 2)
+    n = check_int(fn, "n", n, 2)
     if not 0 < hurst < 1:
         raise ValueError(f"{fn}: hurst={hurst!r}; allowed is 0 < hurst < 1")
     k = np.arange(n + 1, dtype=np.float64)
@@ -523,10 +508,10 @@ def step_curve(levels: Sequence[float], lengths: Sequence[int], *, transition: i
                          "they must be equal and non-zero")
     if min(levels) <= 0:
         raise ValueError(f"{fn}: levels={list(levels)}; all must be > 0")
-    transition = _positive_int(transition, fn, "transition", 0)
+    transition = check_int(fn, "transition", transition, 0)
     pieces, truth, t = [], [], 0
     for i, (lv, ln) in enumerate(zip(levels, lengths)):
-        ln = _positive_int(ln, fn, f"lengths[{i}]", transition + 1)
+        ln = check_int(fn, f"lengths[{i}]", ln, transition + 1)
         seg = np.full(ln, float(lv))
         ramp = transition if i > 0 else 0
         if ramp:
@@ -538,3 +523,152 @@ def step_curve(levels: Sequence[float], lengths: Sequence[int], *, transition: i
     if noise:
         curve = curve * np.exp(noise * np.random.default_rng(seed).standard_normal(len(curve)))
     return curve, truth
+
+
+def smooth(x, window: int) -> np.ndarray:
+    """Centred running mean along the first axis (odd window, shrunk at the ends).
+
+    Example
+    -------
+    >>> smooth([0.0, 3.0, 0.0, 3.0], 3).tolist()
+    [1.5, 1.0, 2.0, 1.5]
+    """
+    a = np.asarray(x, dtype=np.float64)
+    w = check_int("smooth", "window", window, 1) | 1
+    kernel = np.ones(w)
+    if a.ndim == 1:
+        num = np.convolve(a, kernel, mode="same")
+        den = np.convolve(np.ones(len(a)), kernel, mode="same")
+        return num / den
+    return np.stack([smooth(a[:, j], w) for j in range(a.shape[1])], axis=1)
+
+
+def transition_windows(plateaus: Sequence[Plateau], total: int, min_points: int = 100) -> list[tuple[int, int]]:
+    """The stretches between consecutive plateaus (end of one to start of the next), each
+    widened symmetrically to at least ``min_points`` iterations (shifted inwards at the ends
+    of the curve, and clipped to it), as
+    ``(start, end)`` inclusive. Used to compare plateaus with transitions on statistics that
+    need a minimum length (a Hurst exponent needs about 100 points).
+
+    Example
+    -------
+    >>> ps = [Plateau(0, 499, 1.0, 500), Plateau(520, 999, 0.5, None)]
+    >>> transition_windows(ps, total=1000)
+    [(460, 559)]
+    """
+    min_points = check_int("transition_windows", "min_points", min_points, 1)
+    out = []
+    for p, q in zip(plateaus, plateaus[1:]):
+        a, b = p.end + 1, q.start - 1
+        if b < a:
+            a, b = p.end, q.start
+        need = min_points - (b - a + 1)
+        if need > 0:
+            a -= need // 2
+            b += need - need // 2
+        if a < 0:                      # keep the width at the ends of the curve
+            a, b = 0, b - a
+        if b > total - 1:
+            a, b = a - (b - total + 1), total - 1
+        out.append((int(max(a, 0)), int(b)))
+    return out
+
+
+def segment_statistic(series, segments: Sequence, statistic: Callable[[np.ndarray], float],
+                      min_points: int = 1) -> np.ndarray:
+    """``statistic(series[start:end + 1])`` for every segment (a :class:`Plateau`, a
+    :class:`Phase` or a ``(start, end)`` pair); NaN where a segment is shorter than
+    ``min_points`` or the statistic raises ValueError.
+
+    Example
+    -------
+    >>> segment_statistic(np.arange(10.0), [(0, 4), (5, 9), (3, 3)], np.mean, min_points=2).tolist()
+    [2.0, 7.0, nan]
+    """
+    x = check_array(series, "segment_statistic", "series", ndim=1)
+    out = []
+    for seg in segments:
+        a, b = (seg.start, seg.end) if hasattr(seg, "start") else seg
+        part = x[int(a):int(b) + 1]
+        if len(part) < min_points:
+            out.append(np.nan)
+            continue
+        try:
+            out.append(float(statistic(part)))
+        except ValueError:
+            out.append(np.nan)
+    return np.asarray(out, dtype=np.float64)
+
+
+def escape_iteration(loss, zeros_level: float = 1.0, *, drop: float = 0.1, window: int = 25,
+                     hold: int = 100, horizon: int | None = None) -> int | None:
+    """When the first plateau (guessing zeros) is left for good: the first iteration from
+    which the smoothed loss stays below ``(1 - drop) x zeros_level`` for ``hold``
+    iterations (or to the end of the curve). None if it never does within ``horizon``
+    iterations (default: the whole curve).
+
+    Example
+    -------
+    >>> loss = np.r_[np.ones(300), np.full(300, 0.6)]
+    >>> escape_iteration(loss), escape_iteration(loss, horizon=250)
+    (294, None)
+    """
+    x = check_array(loss, "escape_iteration", "loss", ndim=1)
+    if horizon is not None:
+        x = x[:check_int("escape_iteration", "horizon", horizon, 1)]
+    s = smooth(x, check_int("escape_iteration", "window", window, 1))
+    below = s < (1.0 - drop) * zeros_level
+    hold = check_int("escape_iteration", "hold", hold, 1)
+    # the first t with below[t:t + hold] all true (or all of the rest, if shorter)
+    run = 0
+    for t in range(len(below) - 1, -1, -1):
+        run = run + 1 if below[t] else 0
+        below[t] = run >= min(hold, len(below) - t)
+    idx = np.flatnonzero(below)
+    return int(idx[0]) if idx.size else None
+
+
+def first_below(times, values, threshold: float) -> float:
+    """The first of ``times`` at which ``values`` is below ``threshold``; NaN if never.
+
+    Example
+    -------
+    >>> first_below([0, 50, 100], [1.0, 0.2, 0.05], 0.1), first_below([0, 50], [1.0, 0.5], 0.1)
+    (100.0, nan)
+    """
+    t = check_array(times, "first_below", "times", ndim=1)
+    v = check_array(values, "first_below", "values", ndim=1)
+    if len(t) != len(v):
+        raise ValueError(f"first_below: times has {len(t)} entries, values {len(v)}; they must match")
+    idx = np.flatnonzero(v < threshold)
+    return float(t[idx[0]]) if idx.size else float("nan")
+
+
+def converged_steps(guesses, targets, tol: float = 1e-3) -> np.ndarray:
+    """How many final inner steps leave the guess (nearly) unchanged, averaged over tasks.
+
+    ``guesses``: ``(..., P, S+1, M)``; ``targets``: ``(P, M)``. The change at step s is
+    ``mean((g_s - g_{s-1})^2) / mean(y^2)``, relative to the target's power; the count is the
+    number of trailing steps whose change is below ``tol`` (S when the guess never moves, 0 when
+    the last step still moves). Leading axes (snapshots, say) are kept.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> y = np.ones((1, 4))
+    >>> g = np.array([0.0, 0.5, 0.9, 1.0, 1.0, 1.0])[:, None] * y      # (S+1 = 6, M)
+    >>> float(converged_steps(g[None], y))                             # steps 4 and 5 do not move
+    2.0
+    """
+    g = np.asarray(guesses, dtype=np.float64)
+    y = np.asarray(targets, dtype=np.float64)
+    if g.ndim < 3 or g.shape[-3] != y.shape[0] or g.shape[-1] != y.shape[-1]:
+        raise ValueError(f"converged_steps: guesses have shape {g.shape} and targets {y.shape}; expected "
+                         f"(..., P, S+1, M) and (P, M)")
+    power = (y ** 2).mean(axis=-1)[:, None]                                # (P, 1)
+    change = ((g[..., 1:, :] - g[..., :-1, :]) ** 2).mean(axis=-1) / power  # (..., P, S)
+    moving = change >= tol
+    S = change.shape[-1]
+    # index of the last moving step (1-based); trailing quiet steps = S - that index
+    last = np.where(moving.any(axis=-1), S - np.argmax(moving[..., ::-1], axis=-1), 0)
+    return (S - last).mean(axis=-1).astype(np.float64)

@@ -54,6 +54,8 @@ import numpy as np
 from scipy import linalg, special, stats
 from scipy.spatial import cKDTree
 
+from badgerlib.checks import check_array
+
 __all__ = [
     "METHODS", "RIDGE", "DegenerateDataWarning", "InfoSummary",
     "entropy", "mutual_information", "total_correlation", "binding_information",
@@ -109,21 +111,12 @@ def _caller() -> int:
 
 # --------------------------------------------------------------------------- input checks
 def _samples(x, fn: str, name: str) -> np.ndarray:
-    """One variable as a float (samples, dims) array; ValueError naming ``name`` otherwise."""
-    if hasattr(x, "detach"):  # a torch tensor (e.g. a snapshot), without importing torch
-        x = x.detach().cpu().numpy()
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{fn}: {name} must be a numeric array, got {type(x).__name__}") from err
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2:
-        raise ValueError(f"{fn}: {name} has shape {a.shape}; allowed are (samples,) or (samples, dims)")
-    if a.shape[0] < 2 or a.shape[1] < 1:
+    """One variable as a float (samples, dims) array (a 1-D array is one dim); ValueError
+    naming ``name`` otherwise."""
+    a = check_array(x, fn, name, ndim=(1, 2), min_len=2)
+    a = a[:, None] if a.ndim == 1 else a
+    if a.shape[1] < 1:
         raise ValueError(f"{fn}: {name} has shape {a.shape}; at least 2 samples and 1 dim are needed")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{fn}: {name} contains NaN or infinite values; only finite values are allowed")
     return a
 
 

@@ -21,7 +21,11 @@ Example
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
+
+from badgerlib.checks import check_array
 
 __all__ = ["frequency_convergence", "active_frequencies", "sine_sum_target"]
 
@@ -30,16 +34,6 @@ __all__ = ["frequency_convergence", "active_frequencies", "sine_sum_target"]
 POWER_RTOL = 1e-12
 
 
-def _grid(a, fn: str, name: str) -> np.ndarray:
-    try:
-        x = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{fn}: {name} must be a numeric array, got {type(a).__name__}") from err
-    if x.ndim < 1 or x.shape[-1] < 3:
-        raise ValueError(f"{fn}: {name} has shape {x.shape}; the last axis (the grid) needs >= 3 points")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{fn}: {name} contains NaN or infinite values; only finite values are allowed")
-    return x
 
 
 def active_frequencies(target) -> np.ndarray:
@@ -52,7 +46,7 @@ def active_frequencies(target) -> np.ndarray:
     >>> active_frequencies(np.cos(2 * x) + np.sin(5 * x)).tolist()
     [2, 5]
     """
-    y = _grid(target, "active_frequencies", "target")
+    y = check_array(target, "active_frequencies", "target", min_last=3)
     power = np.abs(np.fft.rfft(y, axis=-1)) ** 2
     power = power.reshape(-1, power.shape[-1])
     present = power > POWER_RTOL * power.max(axis=-1, keepdims=True)
@@ -80,7 +74,7 @@ def frequency_convergence(guess, target, frequencies=None, *, method: str = "pro
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
     fn = "frequency_convergence"
-    g, y = _grid(guess, fn, "guess"), _grid(target, fn, "target")
+    g, y = check_array(guess, fn, "guess", min_last=3), check_array(target, fn, "target", min_last=3)
     if g.shape[-1] != y.shape[-1]:
         raise ValueError(f"{fn}: guess has {g.shape[-1]} grid points and target {y.shape[-1]}; they must match")
     if method not in ("projection", "amplitude"):
@@ -107,8 +101,9 @@ def frequency_convergence(guess, target, frequencies=None, *, method: str = "pro
 
 
 def sine_sum_target(frequencies, *, m: int = 41, phase: float = 0.0) -> np.ndarray:
-    """y_i = sum_k sin(k x_i + phase), x_i = 2 pi i / m, i = 0..m-1: every k lands on a DFT
-    bin (the F-principle task; the study's exact formula is lost, this is a reconstruction).
+    """y_i = sum_k sin(k x_i + phase), x_i = 2 pi i / m, i = 0..m-1, as numpy: every k lands on
+    a DFT bin (the F-principle task, :func:`badgerlib.tasks.sine_sum`; the study's exact formula
+    is lost, this is a reconstruction).
     ``phase`` may be an array for a batch of targets (leading axes).
 
     Example
@@ -119,6 +114,92 @@ def sine_sum_target(frequencies, *, m: int = 41, phase: float = 0.0) -> np.ndarr
     ks = np.atleast_1d(np.asarray(frequencies))
     if ks.ndim != 1 or not np.issubdtype(ks.dtype, np.integer) or ks.size == 0 or ks.min() < 1 or ks.max() >= m / 2:
         raise ValueError(f"sine_sum_target: frequencies={frequencies!r}; allowed are integers in 1..{(m - 1) // 2}")
-    x = 2 * np.pi * np.arange(m) / m
-    ph = np.asarray(phase, dtype=np.float64)[..., None, None]
-    return np.sin(ks[:, None] * x + ph).sum(axis=-2)
+    import torch  # only here: importing the analysis package does not import torch
+
+    from badgerlib.tasks import sine_sum
+
+    phase = torch.as_tensor(np.asarray(phase, dtype=np.float64))[..., None]
+    return sine_sum([int(k) for k in ks], m, phase).numpy()
+
+
+def snapshot_arrays(snapshots: Mapping, fn: str) -> tuple[np.ndarray, np.ndarray]:
+    for key in ("guesses", "targets"):
+        if key not in snapshots:
+            raise ValueError(f"{fn}: snapshots has no {key!r}; pass a run's snapshots (recorded with snapshots > 0)")
+    guesses = np.asarray(snapshots["guesses"], dtype=np.float64)
+    targets = np.asarray(snapshots["targets"], dtype=np.float64)
+    if guesses.ndim != 4 or targets.ndim != 2 or guesses.shape[1] != targets.shape[0] \
+            or guesses.shape[3] != targets.shape[1]:
+        raise ValueError(f"{fn}: guesses have shape {guesses.shape} and targets {targets.shape}; expected "
+                         f"(snapshots, probe tasks, steps + 1, M) and (probe tasks, M)")
+    if guesses.shape[0] == 0:
+        raise ValueError(f"{fn}: the run has no snapshots")
+    return guesses, targets
+
+
+def target_frequencies(targets: np.ndarray, frequencies) -> np.ndarray:
+    return active_frequencies(targets) if frequencies is None else np.atleast_1d(np.asarray(frequencies))
+
+
+def convergence_by_iteration(snapshots: Mapping, frequencies=None, step: int = -1) -> np.ndarray:
+    """``c_k`` of the guess at inner step ``step`` (default: the last), averaged over the probe
+    tasks, at every snapshot: shape ``(snapshots, frequencies)``.
+
+    ``snapshots`` is a run's snapshots mapping: ``guesses`` ``(K, P, S+1, M)`` and ``targets``
+    ``(P, M)``. ``frequencies`` default to every frequency the targets contain.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from badgerlib.analysis.spectral import sine_sum_target
+    >>> y = sine_sum_target([1, 2], m=11, phase=np.array([0.3, 2.0]))       # 2 probe tasks
+    >>> guesses = np.stack([np.zeros((2, 2, 11)), np.stack([0 * y, 0.5 * y], axis=1)])  # 2 snapshots
+    >>> convergence_by_iteration({"guesses": guesses, "targets": y}).round(6).tolist()
+    [[0.0, 0.0], [0.5, 0.5]]
+    """
+    guesses, targets = snapshot_arrays(snapshots, "convergence_by_iteration")
+    ks = target_frequencies(targets, frequencies)
+    c = frequency_convergence(guesses[:, :, step, :], targets[None], ks)   # (K, P, F)
+    return c.mean(axis=1)
+
+
+def convergence_by_step(snapshots: Mapping, frequencies=None, snapshot: int = -1) -> np.ndarray:
+    """``c_k`` at every inner step of snapshot ``snapshot`` (default: the trained model),
+    averaged over the probe tasks: shape ``(steps + 1, frequencies)``; step 0 is the given
+    all-zeros guess.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from badgerlib.analysis.spectral import sine_sum_target
+    >>> y = sine_sum_target([1, 3], m=11, phase=np.array([0.0, 1.0]))
+    >>> steps = np.linspace(0, 1, 3)[None, :, None] * y[:, None, :]          # (P, S+1, M)
+    >>> convergence_by_step({"guesses": steps[None], "targets": y}).round(6).tolist()
+    [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]]
+    """
+    guesses, targets = snapshot_arrays(snapshots, "convergence_by_step")
+    ks = target_frequencies(targets, frequencies)
+    c = frequency_convergence(guesses[snapshot], targets[:, None, :], ks)   # (P, S+1, F)
+    return c.mean(axis=0)
+
+
+def frequency_error(guess, target, frequencies=None) -> np.ndarray:
+    """Relative error per frequency, ``|G_k - Y_k| / |Y_k|`` (the measure of Xu et al.): 0 when
+    frequency k is learned, 1 when it is absent from the guess. Shapes as
+    :func:`~badgerlib.analysis.spectral.frequency_convergence`.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> x = 2 * np.pi * np.arange(16) / 16
+    >>> y = np.sin(x) + np.sin(2 * x)
+    >>> frequency_error(np.sin(x) + 0.5 * np.sin(2 * x), y).round(6).tolist()
+    [0.0, 0.5]
+    """
+    g = np.asarray(guess, dtype=np.float64)
+    y = np.asarray(target, dtype=np.float64)
+    ks = target_frequencies(y, frequencies)
+    frequency_convergence(g, y, ks)  # the same validation (shapes, finite values, target power)
+    G = np.fft.rfft(g, axis=-1)[..., ks]
+    Y = np.fft.rfft(y, axis=-1)[..., ks]
+    return np.abs(G - Y) / np.abs(Y)

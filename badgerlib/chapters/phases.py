@@ -35,77 +35,31 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from badgerlib.analysis.dynamics import Plateau, find_plateaus
+from badgerlib.analysis.components import normalised_dim_error
+from badgerlib.analysis.dynamics import Plateau, find_plateaus, smooth
+from badgerlib.checks import check_array, check_choice, check_int
+from badgerlib.tasks import DIM_ZEROS_LEVEL
 
 __all__ = [
-    "ZEROS", "SAME", "PARTIAL", "smooth", "normalised_dim_error", "PhaseLabels", "label_phases",
-    "Phase", "phase_segments", "solved_steps", "solved_label", "plateau_curve", "detect_plateaus", "plateau_summary",
-    "transition_windows", "segment_statistic", "escape_iteration", "solve_times",
-    "transition_intervals", "concurrency", "imbalance", "plateau_membership", "learned_directions",
-    "chance_alignment", "first_below", "synthetic_history",
+    "ZEROS", "SAME", "NONE_SOLVED", "PhaseLabels", "label_phases", "Phase", "phase_segments", "solved_steps",
+    "solved_label", "plateau_curve", "detect_plateaus", "plateau_summary", "plateau_membership", "synthetic_history",
 ]
 
 #: Phase names. Besides these three, a phase is ``"k/N solved"`` (k >= 1 dimensions solved).
 ZEROS = "zeros"
 SAME = "same number"
-PARTIAL = "none solved"
+NONE_SOLVED = "none solved"
 
 #: Mean |target| of the guessing game (uniform in [-1, 1]).
 TARGET_MAGNITUDE = 0.5
 
 
-def _series(x, fn: str, name: str, ndim: int = 1) -> np.ndarray:
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{fn}: {name} must be a numeric array, got {type(x).__name__}") from err
-    if a.ndim != ndim:
-        raise ValueError(f"{fn}: {name} has shape {a.shape}; a {ndim}-D array is needed")
-    if a.shape[0] < 1 or not np.all(np.isfinite(a)):
-        raise ValueError(f"{fn}: {name} must be non-empty and finite")
-    return a
 
 
-def _window(window, fn: str) -> int:
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"{fn}: window={window!r}; allowed is an integer >= 1")
-    return int(window)
-
-
-def smooth(x, window: int) -> np.ndarray:
-    """Centred running mean along the first axis (odd window, shrunk at the ends).
-
-    Example
-    -------
-    >>> smooth([0.0, 3.0, 0.0, 3.0], 3).tolist()
-    [1.5, 1.0, 2.0, 1.5]
-    """
-    a = np.asarray(x, dtype=np.float64)
-    w = _window(window, "smooth") | 1
-    kernel = np.ones(w)
-    if a.ndim == 1:
-        num = np.convolve(a, kernel, mode="same")
-        den = np.convolve(np.ones(len(a)), kernel, mode="same")
-        return num / den
-    return np.stack([smooth(a[:, j], w) for j in range(a.shape[1])], axis=1)
-
-
-def normalised_dim_error(dim_error, metric: str = "mse") -> np.ndarray:
-    """Per-dimension error over its zeros level (1/3 for ``"mse"``, 1/2 for ``"l1"``):
-    1 for an untouched dimension, 0 for a solved one.
-
-    Example
-    -------
-    >>> normalised_dim_error([[1 / 3, 0.0]]).tolist()
-    [[1.0, 0.0]]
-    """
-    if metric not in ("mse", "l1"):
-        raise ValueError(f"normalised_dim_error: metric={metric!r}; allowed are 'mse', 'l1'")
-    return np.asarray(dim_error, dtype=np.float64) / (1.0 / 3.0 if metric == "mse" else 0.5)
 
 
 def solved_label(k: int, n: int) -> str:
@@ -183,19 +137,20 @@ def label_phases(history: Mapping[str, np.ndarray], n: int | None = None, *, met
         if key not in history:
             raise ValueError(f"{fn}: history has no {key!r}; it needs dim_error, guess_magnitude, "
                              f"guess_spread and mean_corr (as recorded by badgerlib.train)")
-    dim = _series(history["dim_error"], fn, "history['dim_error']", ndim=2)
+    dim = check_array(history["dim_error"], fn, "history['dim_error']", ndim=2)
     if n is not None and n != dim.shape[1]:
         raise ValueError(f"{fn}: n={n!r} but history['dim_error'] has {dim.shape[1]} dimensions")
     n = dim.shape[1]
     T = dim.shape[0]
-    window = _window(window, fn)
+    window = check_int(fn, "window", window, 1)
     for name, value in (("solved", solved), ("zero_magnitude", zero_magnitude), ("same_spread", same_spread)):
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{fn}: {name}={value!r}; allowed is a number > 0")
-    e = smooth(normalised_dim_error(dim, metric), window)
+    check_choice(fn, "metric", metric, tuple(DIM_ZEROS_LEVEL))
+    e = smooth(normalised_dim_error(dim, DIM_ZEROS_LEVEL[metric]), window)
     sig = {}
     for key in ("guess_magnitude", "guess_spread", "mean_corr"):
-        x = _series(history[key], fn, f"history[{key!r}]")
+        x = check_array(history[key], fn, f"history[{key!r}]", ndim=1)
         if len(x) != T:
             raise ValueError(f"{fn}: history[{key!r}] has {len(x)} entries; dim_error has {T}")
         sig[key] = smooth(x, window)
@@ -204,7 +159,7 @@ def label_phases(history: Mapping[str, np.ndarray], n: int | None = None, *, met
     tiny = m < zero_magnitude * TARGET_MAGNITUDE
     untouched = e.mean(axis=1) > 1.0 - 0.5 / n
     same = (~tiny) & (s < same_spread * m) & (c > same_corr)
-    labels = np.where(tiny & untouched, ZEROS, np.where(same, SAME, PARTIAL)).astype(object)
+    labels = np.where(tiny & untouched, ZEROS, np.where(same, SAME, NONE_SOLVED)).astype(object)
     for j in range(1, n + 1):
         labels[k == j] = solved_label(j, n)
     return PhaseLabels(labels.astype(str), k, e, m, s, c, n)
@@ -244,7 +199,7 @@ def phase_segments(labels, min_length: int = 50) -> list[Phase]:
     lab = np.asarray(labels.labels if isinstance(labels, PhaseLabels) else labels).astype(str)
     if lab.ndim != 1 or len(lab) == 0:
         raise ValueError(f"phase_segments: labels has shape {lab.shape}; a non-empty 1-D array is needed")
-    min_length = _window(min_length, "phase_segments")
+    min_length = check_int("phase_segments", "min_length", min_length, 1)
     change = np.flatnonzero(lab[1:] != lab[:-1]) + 1
     starts = np.r_[0, change]
     ends = np.r_[change - 1, len(lab) - 1]
@@ -302,7 +257,7 @@ def plateau_curve(last_error, n: int, zeros_level: float = 1.0) -> np.ndarray:
     >>> plateau_curve([1.0, 0.5], n=2).tolist()
     [1.5, 1.0]
     """
-    x = _series(last_error, "plateau_curve", "last_error")
+    x = check_array(last_error, "plateau_curve", "last_error", ndim=1)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"plateau_curve: n={n!r}; allowed is an integer >= 1")
     if not (np.isfinite(zeros_level) and zeros_level > 0):
@@ -371,181 +326,7 @@ def plateau_summary(plateaus: Sequence[Plateau], n: int, total: int) -> dict:
     }
 
 
-def transition_windows(plateaus: Sequence[Plateau], total: int, min_points: int = 100) -> list[tuple[int, int]]:
-    """The stretches between consecutive plateaus (end of one to start of the next), each
-    widened symmetrically to at least ``min_points`` iterations (shifted inwards at the ends
-    of the curve, and clipped to it), as
-    ``(start, end)`` inclusive. Used to compare plateaus with transitions on statistics that
-    need a minimum length (a Hurst exponent needs about 100 points).
-
-    Example
-    -------
-    >>> ps = [Plateau(0, 499, 1.0, 500), Plateau(520, 999, 0.5, None)]
-    >>> transition_windows(ps, total=1000)
-    [(460, 559)]
-    """
-    min_points = _window(min_points, "transition_windows")
-    out = []
-    for p, q in zip(plateaus, plateaus[1:]):
-        a, b = p.end + 1, q.start - 1
-        if b < a:
-            a, b = p.end, q.start
-        need = min_points - (b - a + 1)
-        if need > 0:
-            a -= need // 2
-            b += need - need // 2
-        if a < 0:                      # keep the width at the ends of the curve
-            a, b = 0, b - a
-        if b > total - 1:
-            a, b = a - (b - total + 1), total - 1
-        out.append((int(max(a, 0)), int(b)))
-    return out
-
-
-def segment_statistic(series, segments: Sequence, statistic: Callable[[np.ndarray], float],
-                      min_points: int = 1) -> np.ndarray:
-    """``statistic(series[start:end + 1])`` for every segment (a :class:`Plateau`, a
-    :class:`Phase` or a ``(start, end)`` pair); NaN where a segment is shorter than
-    ``min_points`` or the statistic raises ValueError.
-
-    Example
-    -------
-    >>> segment_statistic(np.arange(10.0), [(0, 4), (5, 9), (3, 3)], np.mean, min_points=2).tolist()
-    [2.0, 7.0, nan]
-    """
-    x = _series(series, "segment_statistic", "series")
-    out = []
-    for seg in segments:
-        a, b = (seg.start, seg.end) if hasattr(seg, "start") else seg
-        part = x[int(a):int(b) + 1]
-        if len(part) < min_points:
-            out.append(np.nan)
-            continue
-        try:
-            out.append(float(statistic(part)))
-        except ValueError:
-            out.append(np.nan)
-    return np.asarray(out, dtype=np.float64)
-
-
-def escape_iteration(loss, zeros_level: float = 1.0, *, drop: float = 0.1, window: int = 25,
-                     hold: int = 100, horizon: int | None = None) -> int | None:
-    """When the first plateau (guessing zeros) is left for good: the first iteration from
-    which the smoothed loss stays below ``(1 - drop) x zeros_level`` for ``hold``
-    iterations (or to the end of the curve). None if it never does within ``horizon``
-    iterations (default: the whole curve).
-
-    Example
-    -------
-    >>> loss = np.r_[np.ones(300), np.full(300, 0.6)]
-    >>> escape_iteration(loss), escape_iteration(loss, horizon=250)
-    (294, None)
-    """
-    x = _series(loss, "escape_iteration", "loss")
-    if horizon is not None:
-        x = x[:_window(horizon, "escape_iteration")]
-    s = smooth(x, _window(window, "escape_iteration"))
-    below = s < (1.0 - drop) * zeros_level
-    hold = _window(hold, "escape_iteration")
-    # the first t with below[t:t + hold] all true (or all of the rest, if shorter)
-    run = 0
-    for t in range(len(below) - 1, -1, -1):
-        run = run + 1 if below[t] else 0
-        below[t] = run >= min(hold, len(below) - t)
-    idx = np.flatnonzero(below)
-    return int(idx[0]) if idx.size else None
-
-
 # ---------------------------------------------------------------- dimensions, one at a time
-def solve_times(dim_error, metric: str = "mse", *, threshold: float = 0.25, window: int = 25) -> np.ndarray:
-    """Iteration at which each dimension is solved for good: one after the last iteration
-    where its smoothed normalised error is at or above ``threshold``; NaN for a dimension
-    still unsolved at the end.
-
-    Example
-    -------
-    >>> e = np.ones((300, 2)) / 3
-    >>> e[100:, 0] = 0.0; e[200:, 1] = 0.0
-    >>> solve_times(e, window=1).tolist()
-    [100.0, 200.0]
-    """
-    e = smooth(normalised_dim_error(_series(dim_error, "solve_times", "dim_error", ndim=2), metric),
-               _window(window, "solve_times"))
-    out = np.full(e.shape[1], np.nan)
-    for d in range(e.shape[1]):
-        above = np.flatnonzero(e[:, d] >= threshold)
-        if above.size == 0:
-            out[d] = 0.0
-        elif above[-1] < len(e) - 1:
-            out[d] = float(above[-1] + 1)
-    return out
-
-
-def transition_intervals(dim_error, metric: str = "mse", *, high: float = 0.8, low: float = 0.25,
-                         window: int = 25) -> np.ndarray:
-    """For each dimension the interval ``[start, end)`` in which it goes from untouched to
-    solved: ``end`` is its :func:`solve_times` at ``low``; ``start`` is one after the last
-    iteration before ``end`` where its smoothed normalised error was at or above ``high``
-    (0 if it never was). NaN rows for unsolved dimensions. Shape (N, 2).
-
-    Example
-    -------
-    >>> e = np.ones((300, 1)) / 3
-    >>> e[100:150, 0] = np.linspace(1, 0, 50) / 3; e[150:, 0] = 0.0
-    >>> transition_intervals(e, window=1).tolist()
-    [[110.0, 137.0]]
-    """
-    e = smooth(normalised_dim_error(_series(dim_error, "transition_intervals", "dim_error", ndim=2), metric),
-               _window(window, "transition_intervals"))
-    ends = solve_times(dim_error, metric, threshold=low, window=window)
-    out = np.full((e.shape[1], 2), np.nan)
-    for d, end in enumerate(ends):
-        if np.isnan(end):
-            continue
-        above = np.flatnonzero(e[:int(end), d] >= high)
-        out[d] = (float(above[-1] + 1) if above.size else 0.0, end)
-    return out
-
-
-def concurrency(intervals) -> float:
-    """How many dimensions are in transition at once, on average over the iterations in
-    which at least one is: 1.0 when they are learned strictly one at a time, N when all are
-    learned together. NaN rows (unsolved dimensions) are ignored; NaN if no interval is left.
-
-    Example
-    -------
-    >>> concurrency([[0, 100], [100, 200]]), concurrency([[0, 100], [0, 100]])
-    (1.0, 2.0)
-    """
-    iv = np.asarray(intervals, dtype=np.float64).reshape(-1, 2)
-    iv = iv[~np.isnan(iv).any(axis=1)]
-    iv = iv[iv[:, 1] > iv[:, 0]]
-    if len(iv) == 0:
-        return float("nan")
-    lo, hi = int(np.floor(iv[:, 0].min())), int(np.ceil(iv[:, 1].max()))
-    t = np.arange(lo, hi) + 0.5
-    active = ((t[:, None] >= iv[None, :, 0]) & (t[:, None] < iv[None, :, 1])).sum(axis=1)
-    busy = active[active > 0]
-    return float(busy.mean()) if busy.size else float("nan")
-
-
-def imbalance(dim_error, metric: str = "mse", *, window: int = 25) -> np.ndarray:
-    """Per iteration, the spread (standard deviation) of the smoothed normalised errors
-    across dimensions: 0 while all dimensions are learned alike, about
-    sqrt(k (N - k)) / N when k dimensions are solved and the rest untouched (0.47 for one of
-    three). Its maximum over training tells one-at-a-time learning from all-together
-    learning also in runs that never finish.
-
-    Example
-    -------
-    >>> e = np.ones((10, 3)) / 3
-    >>> e[5:, 0] = 0.0
-    >>> imbalance(e, window=1)[[0, -1]].round(2).tolist()
-    [0.0, 0.47]
-    """
-    e = smooth(normalised_dim_error(_series(dim_error, "imbalance", "dim_error", ndim=2), metric),
-               _window(window, "imbalance"))
-    return e.std(axis=1)
 
 
 def plateau_membership(iterations, plateaus: Sequence[Plateau], total: int, n: int) -> np.ndarray:
@@ -573,72 +354,6 @@ def plateau_membership(iterations, plateaus: Sequence[Plateau], total: int, n: i
     return out.astype(str)
 
 
-def learned_directions(guesses, targets) -> tuple[np.ndarray, np.ndarray]:
-    """Which directions of target space a guess has learned: the eigenvalues (descending)
-    and eigenvectors (columns) of the symmetric part of the least-squares linear map A with
-    ``guesses ~ targets @ A`` (no intercept; targets have mean zero).
-
-    An agent that has learned the projection of the target onto a k-dimensional subspace
-    has k eigenvalues near 1 and N - k near 0, and leaves (N - k)/N of the zeros-level error;
-    its per-dimension errors are 1 - A_dd, fractional unless the subspace is spanned by
-    coordinate axes. Guessing "the same number in every dimension" is the case k = 1 with
-    the direction (1, ..., 1)/sqrt(N); "one dimension solved" is k = 1 along an axis.
-
-    ``guesses``, ``targets``: (tasks, N), with more tasks than N.
-
-    Example
-    -------
-    >>> rng = np.random.default_rng(0)
-    >>> t = rng.uniform(-1, 1, (200, 3))
-    >>> u = np.ones(3) / np.sqrt(3)
-    >>> ev, vec = learned_directions(t @ np.outer(u, u), t)       # the same number everywhere
-    >>> ev.round(3).tolist(), round(abs(float(vec[:, 0] @ u)), 3)
-    ([1.0, 0.0, -0.0], 1.0)
-    """
-    g = _series(guesses, "learned_directions", "guesses", ndim=2)
-    t = _series(targets, "learned_directions", "targets", ndim=2)
-    if g.shape != t.shape or g.shape[0] <= g.shape[1]:
-        raise ValueError(f"learned_directions: guesses {g.shape} and targets {t.shape} must have the same "
-                         f"shape (tasks, N) with more tasks than N")
-    a, *_ = np.linalg.lstsq(t, g, rcond=None)
-    ev, vec = np.linalg.eigh((a + a.T) / 2.0)
-    order = np.argsort(ev)[::-1]
-    return ev[order], vec[:, order]
-
-
-def chance_alignment(n: int, samples: int = 20000, seed: int = 0) -> tuple[float, float]:
-    """Median alignment of a uniformly random unit direction in N dimensions with the mean
-    direction (1, ..., 1)/sqrt(N) and with its nearest coordinate axis: the baseline for the
-    alignments of a learned direction.
-
-    Example
-    -------
-    >>> [round(x, 2) for x in chance_alignment(2)]
-    [0.7, 0.92]
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"chance_alignment: n={n!r}; allowed is an integer >= 1")
-    u = np.random.default_rng(seed).standard_normal((samples, n))
-    u /= np.linalg.norm(u, axis=1, keepdims=True)
-    return float(np.median(np.abs(u.sum(axis=1)) / np.sqrt(n))), float(np.median(np.abs(u).max(axis=1)))
-
-
-def first_below(times, values, threshold: float) -> float:
-    """The first of ``times`` at which ``values`` is below ``threshold``; NaN if never.
-
-    Example
-    -------
-    >>> first_below([0, 50, 100], [1.0, 0.2, 0.05], 0.1), first_below([0, 50], [1.0, 0.5], 0.1)
-    (100.0, nan)
-    """
-    t = _series(times, "first_below", "times")
-    v = _series(values, "first_below", "values")
-    if len(t) != len(v):
-        raise ValueError(f"first_below: times has {len(t)} entries, values {len(v)}; they must match")
-    idx = np.flatnonzero(v < threshold)
-    return float(t[idx[0]]) if idx.size else float("nan")
-
-
 # ------------------------------------------------------------------------- synthetic data
 def synthetic_history(phases: Sequence[tuple], n: int, *, noise: float = 0.1, ramp: int = 20,
                       seed: int = 0) -> dict[str, np.ndarray]:
@@ -659,7 +374,7 @@ def synthetic_history(phases: Sequence[tuple], n: int, *, noise: float = 0.1, ra
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"synthetic_history: n={n!r}; allowed is an integer >= 1")
-    third = 1.0 / 3.0
+    third = DIM_ZEROS_LEVEL["mse"]
     # expected per-dimension error, magnitude, spread, mean correlation of each phase
 
     def state(kind):

@@ -1,0 +1,279 @@
+"""Rank statistics with exact or sampled permutation nulls, for one run and pooled over runs.
+
+* :func:`rank_correlation` - Spearman correlation of two sequences with an exact permutation
+  p-value up to :data:`EXACT_MAX` items (sampled above), ties handled by mid-ranks;
+* :func:`pooled_rank_test` - the mean of per-run rank correlations, tested against the
+  stratified permutation null (each run permuted within itself): one number per run first,
+  then the test across runs;
+* :func:`concordance` - Kendall's W: do the runs agree on an order at all?
+
+Only numpy; nothing here imports torch or the training code.
+
+Example
+-------
+>>> rank_correlation([1, 2, 3], [10, 20, 30]).rho
+1.0
+>>> round(pooled_rank_test([1, 2, 3], [[10, 20, 30], [10, 30, 20]]).mean, 2)
+0.75
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+
+#: Up to this many items the permutation null of a rank correlation is enumerated exactly
+#: (8! = 40 320 orderings); above it, it is sampled.
+EXACT_MAX = 8
+
+
+#: The pooled null of :func:`pooled_rank_test` is enumerated exactly while it has at most this
+#: many distinct sums; beyond it (many seeds with tied crossings give incommensurable
+#: correlations, and the support grows as the product of the seeds') it is sampled.
+POOLED_SUPPORT_MAX = 200_000
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks (ties share their mean rank); ``inf`` ranks last, tied with other ``inf``."""
+    from scipy.stats import rankdata
+
+    return rankdata(values, method="average")
+
+
+def _corr(rx: np.ndarray, ry: np.ndarray) -> np.ndarray:
+    """Pearson correlation of ``rx`` (n,) with each row of ``ry`` (..., n); 0 for a constant row."""
+    dx = rx - rx.mean()
+    dy = ry - ry.mean(axis=-1, keepdims=True)
+    den = np.sqrt((dx * dx).sum() * (dy * dy).sum(axis=-1))
+    num = (dy * dx).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 1e-12, num / np.where(den > 0, den, 1.0), 0.0)
+
+
+def _null(ry: np.ndarray, rx: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
+    """Spearman correlations of ``rx`` with every ordering of ``ry`` (exact up to EXACT_MAX items,
+    else ``n_resamples`` random orderings)."""
+    n = len(ry)
+    if n <= EXACT_MAX:
+        perms = np.array(list(itertools.permutations(range(n))))
+    else:
+        rng = np.random.default_rng(seed)
+        perms = np.argsort(rng.random((n_resamples, n)), axis=1)
+    return _corr(rx, ry[perms])
+
+
+@dataclass(frozen=True)
+class RankTest:
+    """A Spearman rank correlation and its permutation p-value.
+
+    rho: the correlation (0 when either variable is constant: no ordering to correlate);
+    p_value: probability under random orderings of a correlation at least as extreme (in the
+    direction of ``alternative``); n: number of pairs; exact: whether every ordering was
+    enumerated (n <= EXACT_MAX) or they were sampled.
+    """
+
+    rho: float
+    p_value: float
+    n: int
+    exact: bool
+    alternative: str
+
+
+def _check_alternative(fn: str, alternative: str) -> None:
+    if alternative not in ("greater", "less", "two-sided"):
+        raise ValueError(f"{fn}: alternative = {alternative!r}; allowed are 'greater', 'less', 'two-sided'")
+
+
+def _tail(null: np.ndarray, observed: float, alternative: str, weights: np.ndarray | None = None) -> float:
+    tol = 1e-9
+    if alternative == "greater":
+        hit = null >= observed - tol
+    elif alternative == "less":
+        hit = null <= observed + tol
+    else:
+        hit = np.abs(null) >= abs(observed) - tol
+    if weights is None:
+        return float(hit.mean())
+    return float(min(1.0, weights[hit].sum()))
+
+
+def rank_correlation(x, y, alternative: str = "greater", n_resamples: int = 20000, seed: int = 0) -> RankTest:
+    """Spearman's rank correlation between ``x`` and ``y`` with a permutation p-value.
+
+    ``y`` may hold ``inf`` (a frequency that never crossed the threshold ranks after every one
+    that did). Ties get average ranks. The p-value is exact (all orderings of ``y``) for up to
+    :data:`EXACT_MAX` pairs and sampled (``n_resamples`` orderings, seeded) above. For the
+    F-principle, ``x`` is the frequency and ``y`` the crossing iteration, and
+    ``alternative="greater"`` asks whether low frequencies come first.
+
+    Example
+    -------
+    >>> t = rank_correlation([1, 2, 3, 4, 5], [10, 20, 30, 40, 50])
+    >>> t.rho, round(t.p_value, 4)                 # 1 ordering in 5! = 120
+    (1.0, 0.0083)
+    >>> rank_correlation([1, 2, 3], [7, 7, 7]).rho  # all tied: no ordering
+    0.0
+    >>> round(rank_correlation([1, 2, 3, 4], [1, float("inf"), 2, float("inf")]).rho, 3)
+    0.632
+    """
+    _check_alternative("rank_correlation", alternative)
+    xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if xa.ndim != 1 or xa.shape != ya.shape or xa.size < 2:
+        raise ValueError(f"rank_correlation: x has shape {xa.shape} and y {ya.shape}; "
+                         f"expected two 1-D arrays of the same length >= 2")
+    if np.isnan(xa).any() or np.isnan(ya).any():
+        raise ValueError("rank_correlation: x or y contains NaN; use inf for 'never crossed'")
+    rx, ry = _ranks(xa), _ranks(ya)
+    rho = float(_corr(rx, ry[None])[0])
+    null = _null(ry, rx, n_resamples, seed)
+    exact = xa.size <= EXACT_MAX
+    p = _tail(null, rho, alternative)
+    if not exact:  # a sampled null never gives p = 0
+        p = (p * len(null) + 1) / (len(null) + 1)
+    return RankTest(rho=round(rho, 12), p_value=p, n=int(xa.size), exact=exact, alternative=alternative)
+
+
+@dataclass(frozen=True)
+class PooledRankTest:
+    """The rank correlation between frequency and crossing iteration, pooled over seeds.
+
+    rhos: one correlation per seed; mean, sd: their mean and standard deviation (ddof 1);
+    p_value: stratified permutation test of the mean (each seed's crossings reordered
+    independently); per_seed_p: each seed's own p-value; alternative: the direction tested;
+    exact: whether the pooled null was enumerated (else sampled, see :data:`POOLED_SUPPORT_MAX`).
+    """
+
+    rhos: np.ndarray
+    mean: float
+    sd: float
+    p_value: float
+    per_seed_p: np.ndarray
+    alternative: str
+    exact: bool = True
+
+    @property
+    def n_seeds(self) -> int:
+        """How many seeds were pooled."""
+        return len(self.rhos)
+
+
+def pooled_rank_test(frequencies, crossings: Sequence, alternative: str = "greater",
+                    n_resamples: int = 20000, seed: int = 0) -> PooledRankTest:
+    """Pool the frequency-vs-crossing rank correlations of several seeds.
+
+    ``crossings``: one array of crossing iterations per seed (as from
+    :func:`crossing_iterations`). The p-value of the mean correlation is exact while the pooled
+    null stays small: each seed's null distribution (all orderings of its crossings) is
+    convolved with the others'. When the next convolution could give it more than
+    :data:`POOLED_SUPPORT_MAX` distinct values it is sampled instead: ``n_resamples`` draws of
+    one ordering per seed (seeded; ``exact`` is then False and p is never 0). With
+    ``alternative="greater"`` a small p-value means low frequencies are learned first
+    consistently across seeds: the F-principle holds.
+
+    Example
+    -------
+    >>> t = pooled_rank_test([1, 2, 3, 4, 5], [[1, 2, 3, 4, 5], [1, 3, 2, 4, 5], [2, 1, 3, 5, 4]])
+    >>> t.rhos.tolist(), round(t.mean, 3), t.p_value < 0.001
+    ([1.0, 0.9, 0.8], 0.9, True)
+    >>> pooled_rank_test([1, 2, 3], [[5, 5, 5], [5, 5, 5]]).p_value   # nothing to order
+    1.0
+    """
+    _check_alternative("pooled_rank_test", alternative)
+    ks = np.asarray(frequencies, dtype=np.float64)
+    runs = [np.asarray(c, dtype=np.float64) for c in crossings]
+    if not runs:
+        raise ValueError("pooled_rank_test: crossings is empty; pass one array per seed")
+    tests = [rank_correlation(ks, c, alternative, n_resamples, seed + i) for i, c in enumerate(runs)]
+    rhos = np.array([t.rho for t in tests])
+    # Null distribution of the sum of correlations: each seed's null as distinct values with
+    # probabilities, then convolved (exact) or sampled (when the support would grow too large).
+    rx = _ranks(ks)
+    nulls = []
+    for i, c in enumerate(runs):
+        values, counts = np.unique(np.round(_null(_ranks(c), rx, n_resamples, seed + i), 9), return_counts=True)
+        nulls.append((values, counts / counts.sum()))
+    observed = float(rhos.sum())
+    dist: dict[float, float] | None = {0.0: 1.0}
+    for values, probs in nulls:
+        if len(dist) * len(values) > POOLED_SUPPORT_MAX:
+            dist = None
+            break
+        new: dict[float, float] = {}
+        for s, ps in dist.items():
+            for v, pv in zip(values, probs):
+                key = round(s + float(v), 9)
+                new[key] = new.get(key, 0.0) + ps * pv
+        dist = new
+    if dist is not None:
+        p = _tail(np.array(list(dist)), observed, alternative, np.array(list(dist.values())))
+    else:
+        rng = np.random.default_rng(seed)
+        sums = sum(rng.choice(values, size=n_resamples, p=probs) for values, probs in nulls)
+        p = (_tail(sums, observed, alternative) * n_resamples + 1) / (n_resamples + 1)
+    sd = float(rhos.std(ddof=1)) if len(rhos) > 1 else float("nan")
+    return PooledRankTest(rhos=rhos, mean=float(rhos.mean()), sd=sd, p_value=p,
+                          per_seed_p=np.array([t.p_value for t in tests]), alternative=alternative,
+                          exact=dist is not None)
+
+
+@dataclass(frozen=True)
+class Concordance:
+    """Kendall's W: do the seeds agree on the order in which frequencies are learned?
+
+    w: 0 (no agreement) to 1 (identical orders), ``nan`` when every seed has all frequencies
+    tied; p_value: probability of a W at least this large when each seed's order is random
+    (sampled permutations).
+    """
+
+    w: float
+    p_value: float
+
+
+def concordance(crossings: Sequence, n_resamples: int = 5000, seed: int = 0) -> Concordance:
+    """Kendall's coefficient of concordance of the seeds' crossing orders, with tie correction
+    and a permutation p-value. ``crossings``: one array (frequencies,) per seed; ``inf`` ranks
+    last.
+
+    Example
+    -------
+    >>> concordance([[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]).w
+    1.0
+    >>> round(concordance([[1, 2, 3, 4], [4, 3, 2, 1]]).w, 3)    # opposite orders
+    0.0
+    """
+    R = np.array([_ranks(np.asarray(c, dtype=np.float64)) for c in crossings])
+    if R.ndim != 2 or R.shape[0] < 2 or R.shape[1] < 2:
+        raise ValueError(f"concordance: crossings have shape {R.shape}; need >= 2 seeds x >= 2 frequencies")
+
+    def kendall_w(ranks: np.ndarray) -> np.ndarray:  # ranks (..., m, n)
+        m, n = ranks.shape[-2:]
+        totals = ranks.sum(axis=-2)
+        s = ((totals - totals.mean(axis=-1, keepdims=True)) ** 2).sum(axis=-1)
+        return s
+
+    m, n = R.shape
+    ties = 0.0
+    for row in R:
+        _, counts = np.unique(row, return_counts=True)
+        ties += float((counts ** 3 - counts).sum())
+    denominator = m * m * (n ** 3 - n) - m * ties
+    if denominator <= 0:
+        return Concordance(w=float("nan"), p_value=1.0)
+    s_obs = float(kendall_w(R))
+    w = 12.0 * s_obs / denominator
+    rng = np.random.default_rng(seed)
+    perms = np.argsort(rng.random((n_resamples, m, n)), axis=-1)
+    shuffled = np.take_along_axis(np.broadcast_to(R, (n_resamples, m, n)), perms, axis=-1)
+    s_null = kendall_w(shuffled)
+    p = (float((s_null >= s_obs - 1e-9).sum()) + 1.0) / (n_resamples + 1.0)
+    return Concordance(w=round(float(w), 12), p_value=p)
+
+
+def mean_sd(values) -> tuple[float, float]:
+    v = np.asarray([x for x in values if np.isfinite(x)], dtype=np.float64)
+    if v.size == 0:
+        return float("nan"), float("nan")
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else float("nan")
