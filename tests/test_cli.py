@@ -7,7 +7,9 @@ import pytest
 
 
 def cli(*args, runs_dir):
-    return subprocess.run([sys.executable, "-m", "badgerlib", *args, "--runs-dir", str(runs_dir)],
+    if "--runs-dir" not in args:
+        args = (*args, "--runs-dir", str(runs_dir))
+    return subprocess.run([sys.executable, "-m", "badgerlib", *args],
                           capture_output=True, text=True, timeout=300)
 
 
@@ -29,6 +31,7 @@ def test_train_prints_the_run_directory_last(tmp_path):
     (["train", "--n", "three"], "argument --n: invalid int value: 'three'"),
     (["train", "--device", "tpu"], "--device = 'tpu': must be 'cpu' or 'cuda'"),
     (["fly"], "invalid choice: 'fly'"),
+    (["train", "--runs-dir", "/proc/x"], "--runs-dir = '/proc/x': No such file or directory"),
 ])
 def test_bad_arguments_exit_nonzero_with_one_line(tmp_path, args, message):
     out = cli(*args, runs_dir=tmp_path)

@@ -1,13 +1,13 @@
 """Training: determinism, the run store, resume, corruption, the NaN guard."""
 import json
 import os
-import warnings
 
 import numpy as np
 import pytest
 import torch
 
 from badgerlib import GuessingGame, MicroBadgerConfig, RunConfig, store, train
+from badgerlib.run import build_model
 
 
 def small_config(**changes):
@@ -158,7 +158,7 @@ def test_training_reduces_the_error_on_an_easy_game(tmp_path):
 
 
 def test_snapshot_weights_rebuild_the_model_that_made_the_snapshot(tmp_path):
-    from badgerlib.train import build_model, probe_batch
+    from badgerlib.run import build_model, probe_batch
 
     run = train(small_config(), runs_dir=tmp_path, progress=False)
     cfg = run.config
@@ -206,11 +206,12 @@ def test_states_can_be_left_out_of_snapshots_and_recomputed_exactly(tmp_path):
             assert np.allclose(r.guesses.float().numpy(), full.snapshots["guesses"][k], atol=1e-6)
 
 
-def test_record_states_at_its_default_keeps_the_hash_of_runs_stored_before_it_existed():
+def test_fields_added_later_keep_at_their_defaults_the_hash_of_runs_stored_before_them():
     import hashlib
     config = small_config()
     data = config.to_dict()
     assert data.pop("record_states") is True
+    assert data.pop("optimizer") == "adam" and data.pop("gradient") == "objective"
     before = json.dumps({"results_version": store.RESULTS_VERSION, "config": data}, sort_keys=True)
     assert store.config_hash(config) == hashlib.sha256(before.encode()).hexdigest()[:16]
     with pytest.raises(ValueError, match=r"RunConfig.record_states = 1: must be True or False"):
@@ -226,7 +227,7 @@ def test_checkpoints_list_snapshot_files_instead_of_rewriting_them(tmp_path):
         train(config, runs_dir=tmp_path, progress=False, checkpoint_every=4, on_iteration=interrupt_at(10))
     path = store.run_path(config, tmp_path)
     ckpt = store.load_checkpoint(path)
-    from badgerlib.train import snapshot_iterations
+    from badgerlib.run import snapshot_iterations
     taken = [int(i) for i in snapshot_iterations(config) if i < 10]
     assert "snapshots" not in ckpt and sorted(map(int, ckpt["snapshot_files"])) == taken
     assert sorted(int(f.stem) for f in (path / store.CHECKPOINT_SNAPSHOTS).glob("*.npz")) == taken
@@ -265,3 +266,48 @@ def test_a_checkpoint_written_before_snapshot_files_still_resumes(tmp_path):
     run = train(small_config(), runs_dir=tmp_path, progress=False, on_iteration=lambda i, l: done.append(i))
     assert done[0] == 9
     assert_runs_equal(reference, run)
+
+
+def test_a_registered_optimiser_replaces_adam_without_touching_the_loop(tmp_path):
+    from badgerlib.config import OPTIMIZERS, register_optimizer
+
+    register_optimizer("sgd-test", lambda params, config: torch.optim.SGD(params, lr=config.lr))
+    try:
+        adam = train(small_config(), runs_dir=tmp_path, progress=False)
+        sgd = train(small_config(optimizer="sgd-test"), runs_dir=tmp_path, progress=False)
+        assert sgd.path != adam.path                     # a different run, stored under its own hash
+        assert np.array_equal(sgd.history["loss"][:1], adam.history["loss"][:1])   # same start
+        assert not np.array_equal(sgd.history["loss"], adam.history["loss"])
+    finally:
+        del OPTIMIZERS["sgd-test"]
+
+
+def test_a_registered_gradient_transform_makes_the_gradient(tmp_path):
+    from badgerlib.config import GRADIENT_TRANSFORMS, register_gradient_transform
+    from badgerlib.objective import objective
+
+    calls = []
+
+    def frozen(model, rollout, config):           # reports the objective, leaves every gradient at zero
+        calls.append(1)
+        for p in model.parameters():
+            p.grad = torch.zeros_like(p)
+        return objective(rollout, config.loss_on).detach()
+
+    register_gradient_transform("frozen-test", frozen)
+    try:
+        cfg = small_config(gradient="frozen-test", snapshots=0)
+        run = train(cfg, cache=False, progress=False)
+        assert len(calls) == cfg.iterations
+        initial = build_model(cfg).state_dict()
+        assert all(torch.equal(run.model_state[k], initial[k]) for k in initial)   # Adam with zero gradients
+        assert np.all(run.history["grad_norm"] == 0)
+    finally:
+        del GRADIENT_TRANSFORMS["frozen-test"]
+
+
+def test_unknown_optimiser_or_gradient_names_fail_at_the_config():
+    with pytest.raises(ValueError, match=r"RunConfig.optimizer = 'lion': must be one of \['adam'"):
+        small_config(optimizer="lion")
+    with pytest.raises(ValueError, match=r"RunConfig.gradient = 'pcgrad': must be one of"):
+        small_config(gradient="pcgrad")
