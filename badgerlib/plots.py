@@ -153,3 +153,147 @@ def rollout_panel(guesses, targets, feedback, task_index: int = 0, step: int | N
         for a in axes:
             a.axvline(step, color="0.3", lw=1)
     return axes
+
+
+def strip_plot(groups, ax=None, *, positions=None, center: str | None = "median", horizontal: bool = False,
+               colors=None, censored_at: float | None = None, jitter: float = 0.18, width: float = 0.3,
+               size: float = 18, alpha: float = 0.6, seed: int = 0, ticks: bool = True):
+    """A statistic per group, one dot per seed (jittered across the group's position) and a bar
+    at the group's ``center`` (``"median"``, ``"mean"`` or None for no bar).
+
+    ``groups``: a mapping name -> values. NaN values are left out, or, with ``censored_at``,
+    drawn as open circles at that value (a run that never got there: censored, not dropped).
+    ``positions``: where each group sits on the group axis (default 0, 1, ...); ``colors``: one
+    colour for all groups or one per group (default: the palette in order). ``horizontal``
+    puts the values on the x axis. With ``ticks`` the group axis is labelled with the names.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ax = strip_plot({"a": [1.0, 2.0, 3.0], "b": [2.0, np.nan]}, center="mean", censored_at=5.0)
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['a', 'b']
+    """
+    import numpy as np
+
+    if center not in ("median", "mean", None):
+        raise ValueError(f"strip_plot: center = {center!r}: must be 'median', 'mean' or None")
+    names = list(groups)
+    positions = list(range(len(names))) if positions is None else list(positions)
+    if len(positions) != len(names):
+        raise ValueError(f"strip_plot: {len(positions)} positions for {len(names)} groups")
+    if colors is None:
+        colors = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
+    elif isinstance(colors, str) or (isinstance(colors, tuple) and len(colors) in (3, 4)
+                                     and all(isinstance(c, (int, float)) for c in colors)):
+        colors = [colors] * len(names)
+    if ax is None:
+        _, ax = figure()
+    rng = np.random.default_rng(seed)
+    for name, pos, color in zip(names, positions, colors):
+        v = np.asarray(groups[name], dtype=np.float64).ravel()
+        ok = ~np.isnan(v)
+        spot = pos + rng.uniform(-jitter, jitter, len(v))
+        xy = (lambda a, b: (b, a)) if horizontal else (lambda a, b: (a, b))
+        ax.scatter(*xy(spot[ok], v[ok]), s=size, alpha=alpha, color=color)
+        if censored_at is not None and (~ok).any():
+            ax.scatter(*xy(spot[~ok], np.full((~ok).sum(), censored_at)), s=size, facecolors="none",
+                       edgecolors=color)
+        if center is not None and ok.any():
+            mid = float(np.median(v[ok]) if center == "median" else np.mean(v[ok]))
+            bar = ax.vlines if horizontal else ax.hlines
+            bar(mid, pos - width, pos + width, color="k", lw=2)
+    if ticks:
+        (ax.set_yticks if horizontal else ax.set_xticks)(positions, [str(n) for n in names])
+    return ax
+
+
+def dimension_errors(dim_error, zeros_level: float = 1.0, ax=None, *, window: int = 25,
+                     threshold: float | None = 0.25, solved_at=None, shading=None, shading_colors=None,
+                     legend: bool | None = None, lw: float = 1.2):
+    """Each dimension's error over training, divided by its zeros level (1: untouched) and
+    smoothed over ``window`` iterations, one colour per dimension.
+
+    ``threshold``: a dashed line at the level below which a dimension counts as solved;
+    ``solved_at``: one iteration per dimension (NaN: never) marked with a triangle on that line;
+    ``shading``: segments with ``start``, ``end`` (inclusive) and ``label`` (phases, say),
+    shaded in ``shading_colors[label]``. The legend (default: up to 8 dimensions) sits to the
+    right of the axes.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ax = dimension_errors(np.full((100, 2), 1 / 3), zeros_level=1 / 3, solved_at=[50.0, np.nan])
+    >>> len(ax.get_lines())
+    4
+    """
+    import numpy as np
+
+    from badgerlib.analysis.components import normalised_dim_error
+
+    e = smooth(normalised_dim_error(dim_error, zeros_level), window)
+    if e.ndim != 2:
+        raise ValueError(f"dimension_errors: dim_error has shape {np.shape(dim_error)}; expected (iterations, N)")
+    if ax is None:
+        _, ax = figure()
+    for seg in shading or ():
+        ax.axvspan(seg.start, seg.end + 1, color=shading_colors[seg.label], alpha=0.25, lw=0)
+    its = np.arange(len(e))
+    for d in range(e.shape[1]):
+        ax.plot(its, e[:, d], lw=lw, color=PALETTE[d % len(PALETTE)], label=f"dim {d}")
+    if threshold is not None:
+        ax.axhline(threshold, color="0.3", ls="--", lw=0.8)
+        for d, t in enumerate([] if solved_at is None else solved_at):
+            if not np.isnan(t):
+                ax.plot([t], [threshold], "v", color=PALETTE[d % len(PALETTE)], ms=7, mec="k", mew=0.5)
+    ax.set_ylabel("error per dimension\n(its zeros level = 1)")
+    if (e.shape[1] <= 8) if legend is None else legend:
+        ax.legend(ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
+
+
+def frequency_heatmap(x, convergence, ax=None, *, frequencies=None, crossings=None, title: str | None = None,
+                      xlabel: str = "outer iteration", vmax: float = 1.0, zoom: bool = False):
+    """Per-frequency convergence as an image: ``x`` (K,) along the horizontal axis (outer
+    iterations of the snapshots, or inner steps), one row per frequency (low at the bottom),
+    colour = ``convergence`` (K, F) clipped to ``[0, vmax]`` (viridis: 0 dark, 1 yellow).
+    ``frequencies`` label the rows (default 1..F); ``crossings`` (F,), the iteration at which
+    each frequency is learned, are marked by white dots (``inf``: never, not drawn); ``zoom``
+    shows ``x`` up to twice the last finite crossing only. Returns the mesh, for a colour bar.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> c = np.array([[0.0, 0.0], [0.6, 0.2], [1.0, 1.0]])
+    >>> mesh = frequency_heatmap([0, 5, 10], c, crossings=[5.0, np.inf], zoom=True)
+    >>> [float(v) for v in mesh.axes.get_xlim()], [int(t) for t in mesh.axes.get_yticks()]
+    ([-2.5, 10.0], [1, 2])
+    """
+    import numpy as np
+
+    from badgerlib.checks import check_array
+
+    c = check_array(convergence, "frequency_heatmap", "convergence", ndim=2, finite=False)
+    x = check_array(x, "frequency_heatmap", "x", ndim=1, min_len=2)   # two points at least, for the cell edges
+    if x.shape != (c.shape[0],):
+        raise ValueError(f"frequency_heatmap: x has shape {x.shape} and convergence {c.shape}; "
+                         f"expected (K,) and (K, frequencies)")
+    ks = np.arange(1, c.shape[1] + 1) if frequencies is None else np.asarray(frequencies)
+    if ax is None:
+        _, ax = figure()
+    edges = np.concatenate([[x[0] - (x[1] - x[0]) / 2], (x[1:] + x[:-1]) / 2, [x[-1] + (x[-1] - x[-2]) / 2]])
+    mesh = ax.pcolormesh(edges, np.arange(len(ks) + 1) + 0.5, np.clip(c.T, 0, vmax), cmap="viridis",
+                         vmin=0, vmax=vmax, shading="flat", rasterized=True)
+    if crossings is not None:
+        crossings = np.asarray(crossings, dtype=np.float64)
+        finite = np.isfinite(crossings)
+        ax.plot(crossings[finite], ks[finite], "o", ms=5, mfc="white", mec="black", mew=0.8)
+        if zoom and finite.any():
+            ax.set_xlim(edges[0], min(edges[-1], 2 * np.max(crossings[finite])))
+    ax.set_yticks(ks)
+    ax.set_ylabel("frequency k")
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(False)
+    return mesh

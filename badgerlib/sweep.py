@@ -238,3 +238,14 @@ def estimate_seconds(configs: Sequence[RunConfig], speed: float | Callable[[RunC
             raise ValueError(f"estimate_seconds: speed = {s!r} for {cfg.task}: must be a number > 0")
         total += cfg.iterations / s
     return total / workers
+
+
+def unique_configs(groups: dict[str, list[RunConfig]]) -> list[RunConfig]:
+    """The configs of all groups in one list, each once (groups share runs), in order.
+
+    Example
+    -------
+    >>> len(unique_configs({"a": [RunConfig(seed=1)], "b": [RunConfig(seed=1), RunConfig(seed=2)]}))
+    2
+    """
+    return list(dict.fromkeys(c for cfgs in groups.values() for c in cfgs))

@@ -1,4 +1,6 @@
-"""Plateaus, Hurst and Lyapunov exponents and surrogate tests on series with known answers.
+"""Plateaus, Hurst and Lyapunov exponents, surrogate tests and the curve tools (running mean,
+transition windows, statistics per segment, escape and convergence times) on series with
+known answers.
 
 Each tolerance is justified in its test's docstring from spreads measured over many seeds;
 seeds are fixed, so a failure means the estimator changed, not bad luck.
@@ -12,8 +14,9 @@ import pytest
 
 from badgerlib.analysis import dynamics
 from badgerlib.analysis.dynamics import (
-    damped_oscillation, find_plateaus, fractional_gaussian_noise, hurst_exponent,
-    logistic_map, lyapunov_exponent, make_surrogates, step_curve, surrogate_test,
+    Plateau, converged_steps, damped_oscillation, escape_iteration, find_plateaus, first_below,
+    fractional_gaussian_noise, hurst_exponent, logistic_map, lyapunov_exponent, make_surrogates,
+    segment_statistic, smooth, step_curve, surrogate_test, transition_windows,
 )
 
 LN2 = np.log(2.0)
@@ -124,7 +127,7 @@ def test_a_noise_spike_does_not_split_a_plateau():
     (dict(loss=np.ones((10, 2))), "shape"),
     (dict(loss=np.r_[np.ones(50), np.nan]), "NaN"),
     (dict(loss=np.ones(100), rel_tol=0), "rel_tol=0"),
-    (dict(loss=np.ones(100), window=1), "window=1"),
+    (dict(loss=np.ones(100), window=1), "window = 1"),
 ])
 def test_find_plateaus_rejects_bad_input(kwargs, match):
     loss = kwargs.pop("loss")
@@ -197,7 +200,7 @@ def test_lyapunov_checks_its_input():
         lyapunov_exponent(logistic_map(600), max_points=500)
     with pytest.raises(ValueError, match="constant"):
         lyapunov_exponent(np.ones(500))
-    with pytest.raises(ValueError, match="emb_dim=0"):
+    with pytest.raises(ValueError, match="emb_dim = 0"):
         lyapunov_exponent(logistic_map(500), emb_dim=0)
     with pytest.raises(ValueError, match="min_tsep=100"):
         lyapunov_exponent(logistic_map(200), min_tsep=100)
@@ -248,7 +251,7 @@ def test_surrogates_keep_what_they_promise():
 
 @pytest.mark.parametrize("call, match", [
     (lambda: make_surrogates(np.ones(10), 3, kind="aaft"), "kind='aaft'"),
-    (lambda: make_surrogates(np.ones(10), 0), "n_surrogates=0"),
+    (lambda: make_surrogates(np.ones(10), 0), "n_surrogates = 0"),
     (lambda: surrogate_test(np.ones(10), "lyap"), "statistic must be a callable"),
     (lambda: surrogate_test(np.ones(10), np.mean, alternative="bigger"), "alternative='bigger'"),
     (lambda: surrogate_test(np.ones(10), lambda s: np.nan), "non-finite"),
@@ -273,3 +276,71 @@ def test_docstring_examples_run():
 
 def test_henon_reference_series_matches_the_independent_one():
     assert np.allclose(dynamics.henon_map(500), henon_x(500))
+
+
+# ------------------------------------------------------------------------------ curve tools
+def test_smooth_is_a_centred_running_mean_shrunk_at_the_ends():
+    x = np.arange(7.0) ** 2
+    s = smooth(x, 3)
+    assert s[3] == pytest.approx((4 + 9 + 16) / 3) and s[0] == pytest.approx((0 + 1) / 2)
+    assert np.allclose(smooth(x, 4), smooth(x, 5))            # even windows grow to the next odd
+    assert np.allclose(smooth(x, 1), x)
+    assert np.allclose(smooth(np.full(50, 2.5), 25), 2.5)     # a constant stays, ends included
+    two = smooth(np.stack([x, -x], axis=1), 3)                # columns smoothed one by one
+    assert two.shape == (7, 2) and np.allclose(two[:, 1], -s)
+    with pytest.raises(ValueError, match="window"):
+        smooth(x, 0)
+
+
+def test_transition_windows_are_widened_and_clipped():
+    ps = [Plateau(0, 49, 1.0, 50), Plateau(60, 199, 0.5, 200), Plateau(400, 499, 0.1, None)]
+    assert transition_windows(ps, total=500, min_points=100) == [(5, 104), (200, 399)]
+    ps = [Plateau(0, 10, 1.0, 11), Plateau(12, 99, 0.5, None)]
+    assert transition_windows(ps, total=100, min_points=100) == [(0, 99)]
+    assert transition_windows(ps[:1], total=100) == []
+    with pytest.raises(ValueError, match="min_points"):
+        transition_windows(ps, total=100, min_points=0)
+
+
+def test_hurst_per_segment_separates_noise_from_a_trend():
+    """White noise on a plateau reads ~0.5; a noisy ramp (a transition) reads well above; a
+    segment under min_points, or one the statistic rejects, is NaN."""
+    rng = np.random.default_rng(1)
+    x = np.r_[1 + 0.05 * rng.standard_normal(400), np.linspace(1, 0.2, 200) + 0.01 * rng.standard_normal(200)]
+    h = segment_statistic(x, [(0, 399), Plateau(400, 599, 0.5, None), (0, 50)], hurst_exponent, min_points=100)
+    assert 0.4 < h[0] < 0.6 and h[1] > 0.8 and np.isnan(h[2])
+    assert np.isnan(segment_statistic(x, [(0, 50)], hurst_exponent)[0])     # too short for the fit
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_escape_iteration_finds_the_exit_and_ignores_a_dip(seed):
+    rng = np.random.default_rng(seed)
+    loss = np.r_[np.ones(400), np.full(400, 0.8)] * np.exp(0.1 * rng.standard_normal(800))
+    assert abs(escape_iteration(loss) - 400) <= 25
+    dip = np.ones(800) * np.exp(0.1 * rng.standard_normal(800))
+    dip[200:260] = 0.5  # left and came back: no escape
+    assert escape_iteration(dip) is None
+    assert escape_iteration(loss, horizon=350) is None
+    assert abs(escape_iteration(2 * loss, zeros_level=2.0) - 400) <= 25   # in units of the level
+
+
+def test_first_below():
+    assert first_below([0, 1, 2], [3.0, 1.0, 0.0], 0.5) == 2.0
+    assert np.isnan(first_below([0], [1.0], 0.5))
+    with pytest.raises(ValueError, match="must match"):
+        first_below([0, 1], [1.0], 0.5)
+
+
+def test_converged_steps_counts_the_trailing_quiet_steps():
+    """A guess that settles after step 3 of 8 has 5 quiet steps; one that never moves has all
+    8; one still moving at the last step none; leading axes (snapshots) are kept."""
+    y = np.array([[1.0, -1.0], [0.5, 0.5]])                          # (P = 2, M = 2)
+    settle = np.minimum(np.arange(9) / 3.0, 1.0)[:, None]            # (S + 1 = 9, 1)
+    g = settle[None] * y[:, None, :]                                 # (P, S + 1, M)
+    assert float(converged_steps(g, y)) == 5.0
+    assert float(converged_steps(np.zeros_like(g), y)) == 8.0
+    moving = np.arange(9.0)[None, :, None] * y[:, None, :]
+    assert float(converged_steps(moving, y)) == 0.0
+    assert converged_steps(np.stack([g, moving]), y).tolist() == [5.0, 0.0]
+    with pytest.raises(ValueError, match="expected"):
+        converged_steps(g[0], y)

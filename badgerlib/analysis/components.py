@@ -34,8 +34,9 @@ import numpy as np
 from badgerlib.analysis.dynamics import smooth
 from badgerlib.checks import check_array, check_float, check_int
 
-#: With ``relative=True``, a run whose final mean convergence is below this has learned too
-#: little for a threshold relative to it to mean anything: no frequency counts as crossed.
+#: With ``relative=True`` (:func:`crossing_iterations`), a run whose final mean convergence is
+#: below this has learned too little for a threshold relative to it to mean anything: no
+#: component counts as crossed.
 MIN_FINAL_LEVEL = 0.1
 
 
@@ -55,8 +56,9 @@ def normalised_dim_error(dim_error, zeros_level: float = 1.0) -> np.ndarray:
 
 def solve_times(dim_error, zeros_level: float = 1.0, *, threshold: float = 0.25, window: int = 25) -> np.ndarray:
     """Iteration at which each dimension is solved for good: one after the last iteration
-    where its smoothed normalised error is at or above ``threshold``; NaN for a dimension
-    still unsolved at the end.
+    where its normalised error (:func:`normalised_dim_error` of the ``(iterations, N)``
+    ``dim_error`` over ``zeros_level``), smoothed over ``window`` iterations, is at or above
+    ``threshold``; 0 for a dimension never above it, NaN for one still unsolved at the end.
 
     Example
     -------
@@ -126,8 +128,8 @@ def concurrency(intervals) -> float:
 
 
 def imbalance(dim_error, zeros_level: float = 1.0, *, window: int = 25) -> np.ndarray:
-    """Per iteration, the spread (standard deviation) of the smoothed normalised errors
-    across dimensions: 0 while all dimensions are learned alike, about
+    """Per iteration, the spread (standard deviation) across dimensions of the normalised
+    errors (:func:`normalised_dim_error` over ``zeros_level``) smoothed over ``window``: 0 while all dimensions are learned alike, about
     sqrt(k (N - k)) / N when k dimensions are solved and the rest untouched (0.47 for one of
     three). Its maximum over training tells one-at-a-time learning from all-together
     learning also in runs that never finish.
@@ -195,15 +197,15 @@ def chance_alignment(n: int, samples: int = 20000, seed: int = 0) -> tuple[float
 
 
 def crossing_iterations(iterations, convergence, threshold: float = 0.5, relative: bool = False) -> np.ndarray:
-    """The first iteration at which each frequency's convergence reaches the threshold, shape
-    ``(frequencies,)``; ``inf`` where it never does.
+    """The first iteration at which each component's convergence (1 = learned) reaches the
+    threshold, shape ``(components,)``; ``inf`` where it never does.
 
-    ``convergence``: ``(snapshots, frequencies)`` as from :func:`convergence_by_iteration`;
-    ``iterations``: the snapshots' iterations. With ``relative=True`` the bar is ``threshold``
-    times the run's final convergence averaged over frequencies (one bar for all frequencies, so
-    a frequency that lags stays behind); a run whose final level is under
-    :data:`MIN_FINAL_LEVEL` has learned nothing to measure against, and every frequency is
-    ``inf``.
+    ``convergence``: ``(snapshots, components)``, for instance the per-frequency convergence
+    of :func:`badgerlib.analysis.spectral.convergence_by_iteration`; ``iterations``: the
+    snapshots' iterations. With ``relative=True`` the bar is ``threshold`` times the run's
+    final convergence averaged over components (one bar for all components, so a component
+    that lags stays behind); a run whose final level is under :data:`MIN_FINAL_LEVEL` has
+    learned nothing to measure against, and every component is ``inf``.
 
     Example
     -------
@@ -235,9 +237,9 @@ def crossing_iterations(iterations, convergence, threshold: float = 0.5, relativ
 
 
 def crossing_spread(crossings, total_iterations: float) -> float:
-    """How far apart in training the frequencies were learned: (last - first) finite crossing
-    iteration as a fraction of ``total_iterations``; 0 means all at once, ``nan`` when fewer than
-    two frequencies crossed.
+    """How far apart in training the components were learned: (last - first) finite crossing
+    iteration (:func:`crossing_iterations`) as a fraction of ``total_iterations``; 0 means all
+    at once, ``nan`` when fewer than two components crossed.
 
     Example
     -------

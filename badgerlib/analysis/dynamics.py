@@ -34,7 +34,8 @@ from badgerlib.checks import check_array, check_int
 __all__ = [
     "Plateau", "find_plateaus", "smooth_curve", "hurst_exponent", "lyapunov_exponent", "SurrogateResult",
     "surrogate_test", "make_surrogates", "logistic_map", "damped_oscillation",
-    "fractional_gaussian_noise", "step_curve", "henon_map",
+    "fractional_gaussian_noise", "step_curve", "henon_map", "smooth", "transition_windows", "segment_statistic",
+    "escape_iteration", "first_below", "converged_steps",
 ]
 
 #: Fewest points :func:`hurst_exponent` accepts: below it the R/S fit has too few window
@@ -544,11 +545,11 @@ def smooth(x, window: int) -> np.ndarray:
 
 
 def transition_windows(plateaus: Sequence[Plateau], total: int, min_points: int = 100) -> list[tuple[int, int]]:
-    """The stretches between consecutive plateaus (end of one to start of the next), each
-    widened symmetrically to at least ``min_points`` iterations (shifted inwards at the ends
-    of the curve, and clipped to it), as
-    ``(start, end)`` inclusive. Used to compare plateaus with transitions on statistics that
-    need a minimum length (a Hurst exponent needs about 100 points).
+    """The stretches between consecutive plateaus (:class:`Plateau`) of a curve of ``total``
+    points (from the end of one to the start of the next), each widened symmetrically to at least
+    ``min_points`` iterations (shifted inwards at the ends of the curve, and clipped to it),
+    as ``(start, end)`` inclusive. Used to compare plateaus with transitions on statistics
+    that need a minimum length (a Hurst exponent needs about 100 points).
 
     Example
     -------
@@ -576,9 +577,9 @@ def transition_windows(plateaus: Sequence[Plateau], total: int, min_points: int 
 
 def segment_statistic(series, segments: Sequence, statistic: Callable[[np.ndarray], float],
                       min_points: int = 1) -> np.ndarray:
-    """``statistic(series[start:end + 1])`` for every segment (a :class:`Plateau`, a
-    :class:`Phase` or a ``(start, end)`` pair); NaN where a segment is shorter than
-    ``min_points`` or the statistic raises ValueError.
+    """``statistic(series[start:end + 1])`` for every segment (anything with ``start`` and
+    ``end``, such as a :class:`Plateau`, or a ``(start, end)`` pair, both inclusive); NaN
+    where a segment is shorter than ``min_points`` or the statistic raises ValueError.
 
     Example
     -------
@@ -602,9 +603,10 @@ def segment_statistic(series, segments: Sequence, statistic: Callable[[np.ndarra
 
 def escape_iteration(loss, zeros_level: float = 1.0, *, drop: float = 0.1, window: int = 25,
                      hold: int = 100, horizon: int | None = None) -> int | None:
-    """When the first plateau (guessing zeros) is left for good: the first iteration from
-    which the smoothed loss stays below ``(1 - drop) x zeros_level`` for ``hold``
-    iterations (or to the end of the curve). None if it never does within ``horizon``
+    """When a curve leaves its starting level ``zeros_level`` (for a guessing game, the plateau
+    of the all-zeros guess) for good: the first iteration from which the loss, smoothed over
+    ``window`` iterations (:func:`smooth`), stays below ``(1 - drop) x zeros_level`` for
+    ``hold`` iterations (or to the end of the curve). None if it never does within ``horizon``
     iterations (default: the whole curve).
 
     Example

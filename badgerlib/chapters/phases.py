@@ -7,23 +7,25 @@ per outer iteration (``badgerlib.train``'s history), with no hand-placed boundar
 
 * :func:`label_phases` - every iteration gets a phase from the smoothed per-dimension errors,
   the guess magnitude, the spread of the guess across dimensions and ``mean_corr``;
-  :func:`phase_segments` turns the labels into contiguous phases.
+  :func:`phase_segments` turns the labels into contiguous phases and :func:`solved_steps`
+  says by how many dimensions the solved count moves from one phase to the next.
 * :func:`detect_plateaus` - plateaus of the error of the last guess, found by
-  :func:`badgerlib.analysis.dynamics.find_plateaus` on a curve offset by one dimension's
-  worth of error (so that the relative flatness tolerance means the same at every level);
-  :func:`plateau_summary` and :func:`transition_windows` describe them.
-* :func:`escape_iteration` - when the first ("guess zeros") plateau is left for good.
-* :func:`solve_times`, :func:`transition_intervals`, :func:`concurrency` - when each
-  dimension is solved and how many dimensions are being learned at the same time (1: one at
-  a time, as under ray interference; N: all together, as in supervised learning).
-* :func:`segment_statistic` - a statistic (a Hurst exponent, a mean gradient norm) per segment.
+  :func:`badgerlib.analysis.dynamics.find_plateaus` on :func:`plateau_curve` (offset by one
+  dimension's worth of error, so that the relative flatness tolerance means the same at every
+  level); :func:`plateau_summary` and :func:`plateau_membership` describe them.
+* :func:`synthetic_history` - a history with known phases, for tests and examples.
+
+The generic curve tools these build on live in the core: the transition windows between
+plateaus, a statistic per segment and the escape from the first plateau in
+:mod:`badgerlib.analysis.dynamics`; when each dimension is solved and how many are learned at
+once in :mod:`badgerlib.analysis.components`.
 
 Levels are in units of the task's zeros level (the expected feedback of the all-zeros guess),
 so that with N numbers a plateau at k/N means "k dimensions still unsolved". Per-dimension
 errors are divided by their own zeros level (1/3 for squared error, 1/2 for absolute error).
 
-Only numpy (and :mod:`badgerlib.analysis.dynamics`) is used; nothing here imports torch or
-the training code.
+The computations are numpy only (on :mod:`badgerlib.analysis` and the zeros levels of
+:mod:`badgerlib.tasks`); nothing here runs a model.
 
 Example
 -------
@@ -56,10 +58,6 @@ NONE_SOLVED = "none solved"
 
 #: Mean |target| of the guessing game (uniform in [-1, 1]).
 TARGET_MAGNITUDE = 0.5
-
-
-
-
 
 
 def solved_label(k: int, n: int) -> str:
@@ -107,7 +105,8 @@ def label_phases(history: Mapping[str, np.ndarray], n: int | None = None, *, met
     """Label every iteration of a guessing-game history with its phase.
 
     Signals (each smoothed over ``window`` iterations): the normalised per-dimension errors
-    e_d (:func:`normalised_dim_error` of ``history["dim_error"]``), the guess magnitude m
+    e_d (:func:`badgerlib.analysis.components.normalised_dim_error` of ``history["dim_error"]``
+    over the ``metric``'s zeros level, :data:`badgerlib.tasks.DIM_ZEROS_LEVEL`), the guess magnitude m
     (``guess_magnitude``), the spread of the guess across dimensions s (``guess_spread``) and
     the correlation c between mean guess and mean target (``mean_corr``).
 
@@ -248,7 +247,8 @@ def solved_steps(labels: PhaseLabels, min_length: int = 50) -> np.ndarray:
 def plateau_curve(last_error, n: int, zeros_level: float = 1.0) -> np.ndarray:
     """The curve plateaus are detected on: ``last_error / zeros_level + 1 / n``.
 
-    The offset of one dimension's worth of error makes :func:`find_plateaus`' relative
+    The offset of one dimension's worth of error makes
+    :func:`~badgerlib.analysis.dynamics.find_plateaus`' relative
     tolerance act like an absolute one near convergence, where the raw error keeps creeping
     down by large relative amounts (0.02 -> 0.01) that are no new step of the staircase.
 
@@ -268,7 +268,8 @@ def plateau_curve(last_error, n: int, zeros_level: float = 1.0) -> np.ndarray:
 def detect_plateaus(last_error, n: int, zeros_level: float = 1.0, *, window: int | None = None,
                     rel_tol: float = 0.02, noise_z: float = 4.0, min_length: int | None = None,
                     merge: float = 0.25) -> list[Plateau]:
-    """Plateaus of the error of the last guess: :func:`find_plateaus` on
+    """Plateaus of the error of the last guess:
+    :func:`~badgerlib.analysis.dynamics.find_plateaus` on
     :func:`plateau_curve`, with levels given back in units of the zeros level (so a level
     near k/N means k dimensions unsolved).
 
@@ -324,9 +325,6 @@ def plateau_summary(plateaus: Sequence[Plateau], n: int, total: int) -> dict:
         "on_plateau": float(sum(lengths) / total) if total else 0.0,
         "first_length": lengths[0] if plateaus and plateaus[0].start == 0 else 0,
     }
-
-
-# ---------------------------------------------------------------- dimensions, one at a time
 
 
 def plateau_membership(iterations, plateaus: Sequence[Plateau], total: int, n: int) -> np.ndarray:

@@ -1,24 +1,100 @@
-"""Chapter 2, plateaus: the staircase, its phases, Hurst and Lyapunov exponents, plateau counts
-over N, and which feedback features let learning start.
+"""Chapter 2, plateaus: the staircase, its phases, the directions learned, Hurst and Lyapunov
+exponents, plateau counts over N, and which feedback features let learning start.
 
-Its runs are the standard ones (:mod:`badgerlib.chapters.standard`) plus the feature
-experiment (:func:`feature_configs`).
+Everything the chapter runs, tabulates and draws on its own lives here:
+
+* sizes and runs: :func:`sizes` (both modes), :func:`configs` (the standard runs of
+  :mod:`badgerlib.chapters.standard` plus the feature experiment, :func:`feature_configs`);
+* tables, one row per plateau / transition / snapshot: :func:`plateau_table`,
+  :func:`transition_table`, :func:`direction_table` (the per-run table is
+  :func:`badgerlib.chapters.standard.run_table`);
+* the numbers the chapter reports, from those tables: :func:`level_offset`,
+  :func:`phase_summary`, :func:`direction_summary`, :func:`hurst_gradient_summary`,
+  :func:`lyapunov_tests`, :func:`count_summary`, :func:`feature_summary`;
+* its figures: :func:`plot_staircase`, :func:`plot_phases`, :func:`plot_directions`,
+  :func:`plot_hurst_gradients`, :func:`plot_lyapunov`, :func:`plot_counts`,
+  :func:`plot_feature_escape`.
+
+Example
+-------
+>>> size = sizes(quick=True)
+>>> size.ns, size.seeds, size.headline_n
+((2, 3, 4, 6), 5, 6)
+>>> {name: len(cfgs) for name, cfgs in configs(quick=True).items()}
+{'standard': 20, 'features': 20}
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch
+from scipy import stats
 
-from badgerlib.analysis.components import learned_directions
+from badgerlib import plots
+from badgerlib.analysis.components import chance_alignment, learned_directions
 from badgerlib.analysis.dynamics import (
-    hurst_exponent, lyapunov_exponent, segment_statistic, surrogate_test, transition_windows,
+    hurst_exponent, lyapunov_exponent, segment_statistic, smooth, surrogate_test, transition_windows,
 )
-from badgerlib.chapters.phases import detect_plateaus
-from badgerlib.chapters.standard import FEATURE_SETS, run_key, sizes, standard_run
-from badgerlib.checks import FEATURES
+from badgerlib.chapters import standard
+from badgerlib.chapters.phases import NONE_SOLVED, SAME, ZEROS, detect_plateaus, solved_label
+from badgerlib.chapters.standard import FEATURE_SETS, run_key, standard_run, standard_runs
+from badgerlib.checks import FEATURES, check_int
 from badgerlib.config import RunConfig
+
+
+# ------------------------------------------------------------------------------ sizes, runs
+@dataclass(frozen=True)
+class Sizes:
+    """The sizes of chapter 2 in one mode (the runs themselves are sized by
+    :class:`badgerlib.chapters.standard.Sizes`).
+
+    Fields
+    ------
+    ns: how many numbers to guess, one plateau sweep per N.
+    seeds: seeds per configuration (per N, and per feature set).
+    headline_n: N of the single-run figures (the staircase, its phases, its directions; the
+        study shows N = 20).
+    converged_n: N whose converged solutions get the Lyapunov test (the study shows N = 3).
+    surrogates: shuffled surrogates per Lyapunov test.
+    feature_n: N of the feature experiment.
+    feature_horizon: iterations over which the escape from the zeros plateau is compared
+        between feature sets (the runs with fewer features last exactly this long).
+
+    Example
+    -------
+    >>> QUICK.feature_horizon, FULL.feature_horizon, FULL.ns[-1]
+    (600, 3000, 20)
+    """
+
+    ns: tuple = (2, 3, 4, 6)
+    seeds: int = 5
+    headline_n: int = 6
+    converged_n: int = 3
+    surrogates: int = 39
+    feature_n: int = 3
+    feature_horizon: int = 600
+
+
+#: Quick mode: N up to 6, 5 seeds; the whole chapter trains in a few minutes on 2 cores.
+QUICK = Sizes()
+
+#: Full mode: the study's scale, N up to 20, 20 seeds.
+FULL = Sizes(ns=(2, 3, 4, 6, 10, 20), seeds=20, headline_n=20, surrogates=99, feature_horizon=3000)
+
+
+def sizes(quick: bool = True) -> Sizes:
+    """:data:`QUICK` or :data:`FULL`.
+
+    Example
+    -------
+    >>> sizes(False).seeds
+    20
+    """
+    standard.sizes(quick)            # the one check of ``quick``
+    return QUICK if quick else FULL
 
 
 def feature_configs(seeds: int, quick: bool = True, sets: Sequence[str] | None = None) -> dict[str, list[RunConfig]]:
@@ -37,22 +113,71 @@ def feature_configs(seeds: int, quick: bool = True, sets: Sequence[str] | None =
     (600, True)
     """
     size = sizes(quick)
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds = {seeds!r}: must be an integer >= 1")
+    check_int("feature_configs", "seeds", seeds, 1)
     names = list(FEATURE_SETS) if sets is None else list(sets)
     out = {}
     for name in names:
         if name not in FEATURE_SETS:
             raise ValueError(f"feature set = {name!r}: must be one of {list(FEATURE_SETS)}")
         feats = FEATURE_SETS[name]
-        standard = tuple(feats) == tuple(FEATURES)
-        cfgs = [standard_run(size.feature_n, s, quick, feats, iterations=None if standard else size.feature_horizon)
+        full_set = tuple(feats) == tuple(FEATURES)
+        cfgs = [standard_run(size.feature_n, s, quick, feats, iterations=None if full_set else size.feature_horizon)
                 for s in range(seeds)]
         # only the history is analysed: keep the first and last snapshot, not the whole film
-        out[name] = cfgs if standard else [c.replace(snapshots=2) for c in cfgs]
+        out[name] = cfgs if full_set else [c.replace(snapshots=2) for c in cfgs]
     return out
 
 
+def configs(quick: bool = True) -> dict[str, list[RunConfig]]:
+    """Every run of the chapter: ``standard`` (the standard run for every N in ``ns`` and
+    every seed, N-major) and ``features`` (:func:`feature_configs`, set by set; its full set
+    is among the standard runs).
+
+    Example
+    -------
+    >>> groups = configs(quick=False)
+    >>> len(groups["standard"]), len(groups["features"]), len(set(groups["standard"] + groups["features"]))
+    (120, 80, 180)
+    """
+    size = sizes(quick)
+    features = feature_configs(size.seeds, quick)
+    return {"standard": standard_runs(size.ns, size.seeds, quick),
+            "features": [c for cfgs in features.values() for c in cfgs]}
+
+
+def iterations_text(ns: Sequence[int], quick: bool = True) -> str:
+    """The outer iterations of the standard run for each N, as the setup table shows them.
+
+    Example
+    -------
+    >>> iterations_text([2, 6])
+    '600 (N = 2), 3000 (N = 6)'
+    """
+    return ", ".join(f"{standard_run(n, 0, quick).iterations} (N = {n})" for n in ns)
+
+
+def setup_values(quick: bool = True) -> dict:
+    """The hyperparameters the chapter's setup table shows, by glue name: the standard agent
+    (``experts``, ``hidden``, ``links``, ``large_n``, ``experts_large``, ``hidden_large``,
+    ``inner_steps``, ``lr``, ``lr_large``, ``batch``), ``seeds``, the phase labels' solved
+    threshold ``solved_thr``, the plateau detector's window ``window_frac`` and
+    ``iterations_table`` (:func:`iterations_text`).
+
+    Example
+    -------
+    >>> v = setup_values()
+    >>> v["experts"], v["lr"], v["seeds"], v["iterations_table"].split(", ")[0]
+    (8, 0.003, 5, '600 (N = 2)')
+    """
+    run, size = standard.sizes(quick), sizes(quick)
+    values = {name: getattr(run, name) for name in ("experts", "hidden", "links", "large_n", "experts_large",
+                                                    "hidden_large", "inner_steps", "lr", "lr_large", "batch")}
+    # solved_thr and window_frac are label_phases' and detect_plateaus' defaults
+    return {**values, "seeds": size.seeds, "solved_thr": 0.25, "window_frac": "2 %",
+            "iterations_table": iterations_text(size.ns, quick)}
+
+
+# ------------------------------------------------------------------------------------ tables
 def plateau_table(runs, **detect) -> pd.DataFrame:
     """One row per plateau of every run (:func:`badgerlib.chapters.phases.detect_plateaus`
     on the error of the last guess; keyword arguments go to it): ``n``, ``seed``,
@@ -70,8 +195,6 @@ def plateau_table(runs, **detect) -> pd.DataFrame:
     >>> t[["index", "unsolved", "final"]].values.tolist()
     [[0, 2, False], [1, 1, False], [2, 0, True]]
     """
-
-
     rows = []
     for run in runs:
         h, key = run.history, run_key(run)
@@ -105,8 +228,6 @@ def transition_table(runs, min_points: int = 100, **detect) -> pd.DataFrame:
     >>> transition_table([SimpleNamespace(config=standard_run(2), history=h)])[["index", "start", "end"]].values.tolist()
     [[0, 459, 558], [1, 960, 1059]]
     """
-
-
     rows = []
     for run in runs:
         h, key = run.history, run_key(run)
@@ -123,33 +244,6 @@ def transition_table(runs, min_points: int = 100, **detect) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def final_plateau_lyapunov(run, n_surrogates: int = 39, min_length: int = 200, seed: int | None = None):
-    """The largest Lyapunov exponent of the error on the plateau a run ends on (its converged
-    solution), tested against shuffled surrogates
-    (:func:`badgerlib.analysis.dynamics.surrogate_test` of
-    :func:`~badgerlib.analysis.dynamics.lyapunov_exponent`). Returns ``(plateau, result)``,
-    or None when the run does not end on a plateau of at least ``min_length`` iterations.
-
-    Example
-    -------
-    >>> from types import SimpleNamespace
-    >>> from badgerlib.chapters.phases import synthetic_history
-    >>> h = synthetic_history([("zeros", 300), (2, 700)], n=2, seed=0)
-    >>> plateau, res = final_plateau_lyapunov(SimpleNamespace(config=standard_run(2), history=h), n_surrogates=9)
-    >>> plateau.end, res.significant()
-    (999, False)
-    """
-
-    e = np.asarray(run.history["last_error"], dtype=np.float64)
-    ps = detect_plateaus(e, run.config.task.n, run.config.task.zeros_level)
-    if not ps or ps[-1].end != len(e) - 1 or ps[-1].length < min_length:
-        return None
-    final = ps[-1]
-    res = surrogate_test(e[final.start:final.end + 1], lyapunov_exponent, n_surrogates=n_surrogates,
-                         seed=run.config.seed if seed is None else seed)
-    return final, res
-
-
 def snapshot_directions(run, threshold: float = 0.5) -> dict[str, np.ndarray]:
     """The directions of target space the run's agent has learned, at every snapshot
     (:func:`badgerlib.analysis.components.learned_directions` of the last guesses on the probe
@@ -160,10 +254,8 @@ def snapshot_directions(run, threshold: float = 0.5) -> dict[str, np.ndarray]:
     (``mean_alignment``: 1 for "the same number everywhere") and with the nearest coordinate
     axis (``axis_alignment``: 1 for "one dimension solved"), NaN if there is no such snapshot.
 
-
-    It rebuilds models from a trained run: the examples are in ``tests/``.
+    It reads a trained run's snapshots: the examples are in ``tests/``.
     """
-
     snaps = run.snapshots
     targets = np.asarray(snaps["targets"], dtype=np.float64)
     n = targets.shape[1]
@@ -190,14 +282,447 @@ def direction_table(runs, threshold: float = 0.5) -> pd.DataFrame:
     ``remaining`` (N x error on the probe tasks) and the run's first-direction
     ``mean_alignment`` and ``axis_alignment`` (:func:`snapshot_directions`).
 
-
-    It rebuilds models from a trained run: the examples are in ``tests/``.
+    Each run's snapshots are released once read (``run.snapshots.release()``, for runs loaded
+    lazily), so that a full-mode sweep never holds all its snapshots at once.
+    It reads trained runs' snapshots: the examples are in ``tests/``.
     """
-
     rows = []
     for run in runs:
         d, key = snapshot_directions(run, threshold), run_key(run)
+        release = getattr(run.snapshots, "release", None)
+        if release is not None:
+            release()
         for i, it in enumerate(d["iterations"]):
             rows.append({**key, "iteration": int(it), "learned": int(d["learned"][i]), "remaining": d["remaining"][i],
                          "mean_alignment": d["mean_alignment"], "axis_alignment": d["axis_alignment"]})
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------- what is reported
+def level_offset(ptab: pd.DataFrame) -> float:
+    """Median distance, in dimensions, of the plateau levels (times N) from the nearest whole
+    number (uniformly spread levels: 0.25), over the rows of a :func:`plateau_table`.
+
+    Example
+    -------
+    >>> round(level_offset(pd.DataFrame({"level": [1.0, 0.55, 0.3], "n": [2, 2, 2]})), 2)
+    0.1
+    """
+    units = ptab.level * ptab.n
+    return float(np.median(np.abs(units - np.round(units))))
+
+
+def phase_summary(rtab: pd.DataFrame) -> dict:
+    """The phases over all runs of a :func:`badgerlib.chapters.standard.run_table`:
+    ``zeros_first`` (runs whose first phase is "zeros"), ``same_runs`` (runs with any "same
+    number" iteration), ``same_share`` / ``same_max`` (mean / largest share of a run's
+    iterations labelled "same number"), ``n_steps`` (changes of the solved count between
+    consecutive phases, all runs) and ``one_step`` (share of them that add exactly one
+    dimension; NaN if none).
+
+    Example
+    -------
+    >>> rtab = pd.DataFrame({"first_phase": ["zeros", "none solved"], "same_number": [0.0, 0.1],
+    ...                      "solved_steps": [[1, 1], [2]]})
+    >>> s = phase_summary(rtab)
+    >>> s["zeros_first"], s["same_runs"], round(s["same_share"], 2), s["n_steps"], round(s["one_step"], 2)
+    (1, 1, 0.05, 3, 0.67)
+    """
+    steps = np.concatenate([np.asarray(s, dtype=int) for s in rtab.solved_steps]) if len(rtab) else np.array([])
+    return {"zeros_first": int((rtab.first_phase == ZEROS).sum()), "same_runs": int((rtab.same_number > 0).sum()),
+            "same_share": float(rtab.same_number.mean()), "same_max": float(rtab.same_number.max()),
+            "n_steps": int(steps.size), "one_step": float(np.mean(steps == 1)) if steps.size else float("nan")}
+
+
+def direction_summary(dtab: pd.DataFrame) -> dict:
+    """What a :func:`direction_table` shows: ``gap`` (per snapshot, |error left in dimensions
+    - directions not yet learned|, a Series), ``n_snapshots``, ``n_first`` (runs with a
+    snapshot where exactly one direction is learned) and the shares of those runs whose first
+    direction is closer than a random direction
+    (:func:`badgerlib.analysis.components.chance_alignment`) to the mean direction
+    (``above_mean``) and to a coordinate axis (``above_axis``).
+
+    Example
+    -------
+    >>> dtab = pd.DataFrame({"n": [2, 2], "seed": [0, 0], "learned": [0, 1], "remaining": [1.9, 1.2],
+    ...                      "mean_alignment": [1.0, 1.0], "axis_alignment": [0.71, 0.71]})
+    >>> s = direction_summary(dtab)
+    >>> s["gap"].round(2).tolist(), s["n_first"], s["above_mean"], s["above_axis"]
+    ([0.1, 0.2], 1, 1.0, 0.0)
+    """
+    gap = (dtab.remaining - (dtab.n - dtab.learned)).abs()
+    first = dtab.groupby(["n", "seed"]).first().reset_index().dropna(subset=["mean_alignment"])
+    chance = {n: chance_alignment(int(n)) for n in first.n.unique()}
+    above_mean = [r.mean_alignment > chance[r.n][0] for r in first.itertuples()]
+    above_axis = [r.axis_alignment > chance[r.n][1] for r in first.itertuples()]
+    return {"gap": gap, "n_snapshots": len(dtab), "n_first": len(first),
+            "above_mean": float(np.mean(above_mean)) if above_mean else float("nan"),
+            "above_axis": float(np.mean(above_axis)) if above_axis else float("nan")}
+
+
+def hurst_gradient_summary(ptab: pd.DataFrame, ttab: pd.DataFrame) -> dict:
+    """Plateaus against transitions (:func:`plateau_table`, :func:`transition_table`):
+    ``hurst_plateau`` and ``hurst_transition`` (the fitted Hurst exponents, Series),
+    ``hurst_p`` (one-sided Mann-Whitney p that plateaus read lower), ``grad_ratio`` (per
+    transition, its mean gradient norm over that of the plateau it leaves, Series),
+    ``zeros_grad`` (median gradient norm on a first plateau at the zeros level) and
+    ``final_grad`` (median on the plateaus runs end on).
+
+    Example
+    -------
+    >>> ptab = pd.DataFrame({"hurst": [0.5, 0.4], "grad_norm": [0.1, 0.4], "index": [0, 1],
+    ...                      "unsolved": [2, 0], "n": [2, 2], "final": [False, True]})
+    >>> ttab = pd.DataFrame({"hurst": [0.8], "grad_norm": [0.3], "grad_norm_before": [0.1]})
+    >>> s = hurst_gradient_summary(ptab, ttab)
+    >>> round(float(s["grad_ratio"].iloc[0]), 2), s["zeros_grad"], s["final_grad"], round(s["hurst_p"], 2)
+    (3.0, 0.1, 0.4, 0.33)
+    """
+    hp, ht = ptab.hurst.dropna(), ttab.hurst.dropna()
+    pairs = ttab.dropna(subset=["grad_norm", "grad_norm_before"])
+    return {"hurst_plateau": hp, "hurst_transition": ht,
+            "hurst_p": float(stats.mannwhitneyu(hp, ht, alternative="less").pvalue),
+            "grad_ratio": pairs.grad_norm / pairs.grad_norm_before,
+            "zeros_grad": float(ptab[(ptab["index"] == 0) & (ptab.unsolved == ptab.n)].grad_norm.median()),
+            "final_grad": float(ptab[ptab.final].grad_norm.median())}
+
+
+def final_plateau_lyapunov(run, n_surrogates: int = 39, min_length: int = 200, seed: int | None = None):
+    """The largest Lyapunov exponent of the error on the plateau a run ends on (its converged
+    solution), tested against shuffled surrogates
+    (:func:`badgerlib.analysis.dynamics.surrogate_test` of
+    :func:`~badgerlib.analysis.dynamics.lyapunov_exponent`). Returns ``(plateau, result)``,
+    or None when the run does not end on a plateau of at least ``min_length`` iterations.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> from badgerlib.chapters.phases import synthetic_history
+    >>> h = synthetic_history([("zeros", 300), (2, 700)], n=2, seed=0)
+    >>> plateau, res = final_plateau_lyapunov(SimpleNamespace(config=standard_run(2), history=h), n_surrogates=9)
+    >>> plateau.end, res.significant()
+    (999, False)
+    """
+    e = np.asarray(run.history["last_error"], dtype=np.float64)
+    ps = detect_plateaus(e, run.config.task.n, run.config.task.zeros_level)
+    if not ps or ps[-1].end != len(e) - 1 or ps[-1].length < min_length:
+        return None
+    final = ps[-1]
+    res = surrogate_test(e[final.start:final.end + 1], lyapunov_exponent, n_surrogates=n_surrogates,
+                         seed=run.config.seed if seed is None else seed)
+    return final, res
+
+
+def lyapunov_tests(runs, n_surrogates: int = 39) -> list[tuple]:
+    """:func:`final_plateau_lyapunov` of every run that ends on a long enough plateau, as
+    ``(seed, plateau, result)`` triples in the order of ``runs``.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> from badgerlib.chapters.phases import synthetic_history
+    >>> runs = [SimpleNamespace(config=standard_run(2, s), history=synthetic_history(spec, n=2, seed=s))
+    ...         for s, spec in enumerate([[("zeros", 300), (2, 700)], [("zeros", 900), (2, 100)]])]
+    >>> [(seed, plateau.end) for seed, plateau, _ in lyapunov_tests(runs, n_surrogates=9)]
+    [(0, 999)]
+    """
+    return [(run.config.seed, *found) for run in runs
+            if (found := final_plateau_lyapunov(run, n_surrogates=n_surrogates)) is not None]
+
+
+def count_summary(rtab: pd.DataFrame, ptab: pd.DataFrame) -> dict:
+    """Plateau counts and lengths over N: ``means`` (mean plateaus per run, by N), ``rho``
+    (Spearman correlation of the count with N, a scipy result with ``statistic`` and
+    ``pvalue``), ``converged`` (share of runs with every dimension solved, by N),
+    ``length_medians`` (median length of the plateaus that end within the run, by N) and
+    ``first_medians`` (median length of the first plateau, over the runs that start on one,
+    by N). The "by N" entries are Series indexed by N.
+
+    Example
+    -------
+    >>> rtab = pd.DataFrame({"n": [2, 2, 3], "plateaus": [3, 2, 4], "converged": [True, False, True],
+    ...                      "first_length": [100, 0, 300]})
+    >>> ptab = pd.DataFrame({"n": [2, 3], "length": [100, 300], "final": [False, False]})
+    >>> s = count_summary(rtab, ptab)
+    >>> s["means"].to_dict(), s["converged"].to_dict(), s["first_medians"].to_dict()
+    ({2: 2.5, 3: 4.0}, {2: 0.5, 3: 1.0}, {2: 100.0, 3: 300.0})
+    """
+    return {"means": rtab.groupby("n").plateaus.mean(), "rho": stats.spearmanr(rtab.n, rtab.plateaus),
+            "converged": rtab.groupby("n").converged.mean(),
+            "length_medians": ptab[~ptab.final].groupby("n").length.median(),
+            "first_medians": rtab[rtab.first_length > 0].groupby("n").first_length.median()}
+
+
+def feature_summary(ftab: pd.DataFrame) -> pd.DataFrame:
+    """Per feature set of a :func:`badgerlib.chapters.standard.run_table` of the feature
+    runs (taken with ``horizon``): ``escaped`` (runs that left the zeros plateau) and
+    ``median`` (their median escape iteration, NaN if none did), in the order of
+    :data:`badgerlib.chapters.standard.FEATURE_SETS`.
+
+    Example
+    -------
+    >>> ftab = pd.DataFrame({"features": ["error", "error", "error + change"], "escape": [np.nan, 500.0, 100.0]})
+    >>> feature_summary(ftab).values.tolist()
+    [[1.0, 500.0], [1.0, 100.0]]
+    """
+    g = ftab.groupby("features").escape
+    out = pd.DataFrame({"escaped": g.apply(lambda s: int(s.notna().sum())), "median": g.median()})
+    return out.loc[[name for name in FEATURE_SETS if name in out.index]]
+
+
+# ----------------------------------------------------------------------------------- figures
+def phase_colors(n: int) -> dict[str, object]:
+    """The colour of each phase in the chapter's figures: grey for zeros, two palette colours
+    for "same number" and "none solved", blues darkening with the solved count.
+
+    Example
+    -------
+    >>> list(phase_colors(2))
+    ['zeros', 'same number', 'none solved', '1/2 solved', '2/2 solved']
+    """
+    import matplotlib.pyplot as plt
+
+    blues = plt.cm.Blues(np.linspace(0.25, 0.85, n))
+    names = [ZEROS, SAME, NONE_SOLVED] + [solved_label(k, n) for k in range(1, n + 1)]
+    return dict(zip(names, ["0.75", plots.PALETTE[4], plots.PALETTE[1]] + [tuple(b) for b in blues]))
+
+
+def plot_staircase(last_error, plateaus, n: int, ax=None):
+    """The error of the last guess over training (raw and smoothed over 25 iterations), the
+    levels k/N, and the detected plateaus: shaded, with a bar at each one's level and the
+    level times N above it.
+
+    Example
+    -------
+    >>> from badgerlib.chapters.phases import synthetic_history
+    >>> e = synthetic_history([("zeros", 300), (1, 300)], n=2)["last_error"]
+    >>> ax = plot_staircase(e, detect_plateaus(e, 2), n=2)
+    """
+    if ax is None:
+        _, ax = plots.figure(height=3.8)
+    its = np.arange(len(last_error))
+    ax.plot(its, last_error, color="0.8", lw=0.5, label="error of the last guess (training batch)")
+    ax.plot(its, smooth(last_error, 25), color=plots.PALETTE[0], lw=1.5, label="smoothed over 25 iterations")
+    for k in range(n + 1):
+        ax.axhline(k / n, color="0.6", lw=0.6, ls=":")
+    for p in plateaus:
+        ax.axvspan(p.start, p.end, color=plots.PALETTE[2], alpha=0.15, lw=0)
+        ax.hlines(p.level, p.start, p.end, color=plots.PALETTE[3], lw=2)
+        ax.annotate(f"{round(p.level * n)}", ((p.start + p.end) / 2, p.level), xytext=(0, 5),
+                    textcoords="offset points", ha="center", fontsize=9, color=plots.PALETTE[3])
+    ax.set_xlabel("outer iteration")
+    ax.set_ylabel("error (zeros level = 1)")
+    ax.set_ylim(0, 1.25)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + [Patch(color=plots.PALETTE[2], alpha=0.3)],
+              labels=labels + ["detected plateau (bar: its level)"], loc="upper right", ncol=1)
+    return ax
+
+
+def plot_phases(labels, segments, fig=None):
+    """One run phase by phase (background colour, :func:`phase_colors`): the smoothed
+    per-dimension errors (:func:`badgerlib.plots.dimension_errors`), the guess's magnitude and
+    spread across dimensions, and the correlation of mean guess and mean target.
+    ``labels``: :func:`badgerlib.chapters.phases.label_phases`; ``segments``: its
+    :func:`~badgerlib.chapters.phases.phase_segments`. Returns the figure.
+
+    Example
+    -------
+    >>> from badgerlib.chapters.phases import label_phases, phase_segments, synthetic_history
+    >>> lab = label_phases(synthetic_history([("zeros", 200), (1, 200)], n=2), n=2)
+    >>> fig = plot_phases(lab, phase_segments(lab))
+    """
+    if fig is None:
+        fig, _ = plots.figure(nrows=3, height=7.2, sharex=True)
+    axes = fig.axes
+    colors = phase_colors(labels.n)
+    its = np.arange(len(labels.labels))
+    # label_phases' errors are normalised and smoothed already
+    plots.dimension_errors(labels.error, ax=axes[0], window=1, shading=segments, shading_colors=colors)
+    for ax in axes[1:]:
+        for s in segments:
+            ax.axvspan(s.start, s.end + 1, color=colors[s.label], alpha=0.25, lw=0)
+    axes[1].plot(its, labels.magnitude, color="k", lw=1.2, label="mean\n|guess|")
+    axes[1].plot(its, labels.spread, color=plots.PALETTE[3], lw=1.2, label="spread\nacross\ndimensions")
+    axes[1].set_ylabel("guess\n(target units)")
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    axes[2].plot(its, labels.corr, color=plots.PALETTE[2], lw=1.2)
+    axes[2].set_ylabel("corr(mean guess,\nmean target)")
+    axes[2].set_xlabel("outer iteration")
+    shown = dict.fromkeys(s.label for s in segments)
+    fig.legend(handles=[Patch(color=colors[name], alpha=0.5, label=name) for name in shown],
+               loc="outside upper center", ncol=4, fontsize=8, title="phase (background)", title_fontsize=9)
+    return fig
+
+
+def plot_directions(directions: dict, dtab: pd.DataFrame, title: str = "", axes=None):
+    """Left: the eigenvalues of the map target -> last guess at every snapshot of one run
+    (:func:`snapshot_directions`); right: over all snapshots of a :func:`direction_table`,
+    the error left in dimensions against the directions not yet learned (jittered), with the
+    line of equality.
+
+    Example
+    -------
+    >>> d = {"iterations": np.arange(3), "eigenvalues": np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])}
+    >>> dtab = pd.DataFrame({"n": [2, 2, 2], "learned": [0, 1, 2], "remaining": [2.0, 1.0, 0.0]})
+    >>> axes = plot_directions(d, dtab, "N = 2")
+    """
+    if axes is None:
+        _, axes = plots.figure(ncols=2, height=3.6)
+    ax = axes[0]
+    for j in range(directions["eigenvalues"].shape[1]):
+        ax.plot(directions["iterations"], directions["eigenvalues"][:, j], "o-", ms=2.5, lw=1,
+                color=plots.PALETTE[j % len(plots.PALETTE)])
+    ax.axhline(0.5, color="0.4", ls="--", lw=0.8)
+    ax.set_xlabel("outer iteration")
+    ax.set_ylabel("eigenvalues of the map\ntarget → guess")
+    ax.set_title(title)
+    ax = axes[1]
+    unsolved = dtab.n - dtab.learned
+    jitter = np.random.default_rng(0).uniform(-0.18, 0.18, len(dtab))
+    ax.scatter(unsolved + jitter, dtab.remaining, s=8, alpha=0.4, color=plots.PALETTE[0])
+    top = dtab.n.max()
+    ax.plot([0, top], [0, top], color="0.4", ls="--", lw=1)
+    ax.set_xlabel("N − directions learned (eigenvalue > 0.5)")
+    ax.set_ylabel("error left, in dimensions\n(N × error, zeros level = N)")
+    ax.set_title("all snapshots of all runs")
+    return axes
+
+
+def plot_hurst_gradients(ptab: pd.DataFrame, ttab: pd.DataFrame, axes=None):
+    """Left: the Hurst exponents of plateaus and transitions (:func:`badgerlib.plots.strip_plot`,
+    bars at the medians, counts under the names, 0.5 dashed); right: the mean gradient norm
+    on each plateau against that over the transition that leaves it, coloured by N.
+
+    Example
+    -------
+    >>> ptab = pd.DataFrame({"hurst": [0.5, 0.4]})
+    >>> ttab = pd.DataFrame({"n": [2, 3], "hurst": [0.7, 0.8], "grad_norm": [0.3, 0.2], "grad_norm_before": [0.1, 0.1]})
+    >>> axes = plot_hurst_gradients(ptab, ttab)
+    """
+    if axes is None:
+        _, axes = plots.figure(ncols=2, height=3.6)
+    ax = axes[0]
+    groups = {"plateaus": ptab.hurst.dropna().values, "transitions": ttab.hurst.dropna().values}
+    plots.strip_plot({f"{name}\n({len(v)})": v for name, v in groups.items()}, ax, size=14)
+    ax.axhline(0.5, color="0.4", ls="--", lw=1)
+    ax.set_ylabel("Hurst exponent of the error")
+    ax.set_title("memory of the error")
+    ax = axes[1]
+    pairs = ttab.dropna(subset=["grad_norm", "grad_norm_before"])
+    for i, n in enumerate(sorted(ttab.n.unique())):
+        sub = pairs[pairs.n == n]
+        ax.scatter(sub.grad_norm_before, sub.grad_norm, s=18, color=plots.PALETTE[i % len(plots.PALETTE)],
+                   label=f"N = {n}")
+    ax.legend(loc="lower right", fontsize=8)
+    lim = [0, 1.05 * max(pairs.grad_norm.max(), pairs.grad_norm_before.max())]
+    ax.plot(lim, lim, color="0.4", ls="--", lw=1)
+    ax.set_xlim(lim)
+    ax.set_ylim(lim)
+    ax.set_xlabel("gradient norm on a plateau")
+    ax.set_ylabel("gradient norm in the transition\nthat leaves it")
+    ax.set_title("gradient size")
+    return axes
+
+
+def plot_lyapunov(run, plateau, tests, axes=None):
+    """Left: one converged run's error (log scale) with its final ``plateau`` shaded; right:
+    per tested run (``tests`` from :func:`lyapunov_tests`), its Lyapunov exponent (dot)
+    against those of its shuffled surrogates (box).
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> from badgerlib.chapters.phases import synthetic_history
+    >>> run = SimpleNamespace(config=standard_run(2), history=synthetic_history([("zeros", 300), (2, 700)], n=2))
+    >>> tests = lyapunov_tests([run], n_surrogates=5)
+    >>> axes = plot_lyapunov(run, tests[0][1], tests)
+    """
+    if axes is None:
+        _, axes = plots.figure(ncols=2, height=3.6)
+    ax = axes[0]
+    e = run.history["last_error"]
+    ax.semilogy(np.arange(len(e)), e, color="0.75", lw=0.5)
+    ax.semilogy(np.arange(len(e)), smooth(e, 25), color=plots.PALETTE[0], lw=1.3)
+    ax.axvspan(plateau.start, plateau.end, color=plots.PALETTE[2], alpha=0.2, lw=0, label="final plateau")
+    ax.set_xlabel("outer iteration")
+    ax.set_ylabel("error (zeros level = 1)")
+    ax.set_title(f"N = {run.config.task.n}, seed {run.config.seed}")
+    ax.legend(loc="upper right")
+    ax = axes[1]
+    for i, (_, _, res) in enumerate(tests):
+        ax.boxplot(res.surrogates, positions=[i], widths=0.5, showfliers=False, medianprops=dict(color="0.3"),
+                   boxprops=dict(color="0.5"), whiskerprops=dict(color="0.5"))
+        ax.scatter([i], [res.statistic], color=plots.PALETTE[3], zorder=3, s=30)
+    ax.axhline(0, color="0.4", lw=0.8)
+    ax.set_xticks(range(len(tests)), [str(s) for s, _, _ in tests])
+    ax.set_xlabel("seed")
+    ax.set_ylabel("largest Lyapunov exponent\n(per outer iteration)")
+    ax.set_title("dots: the run; boxes: shuffled copies")
+    return axes
+
+
+def plot_counts(rtab: pd.DataFrame, ptab: pd.DataFrame, axes=None):
+    """Left: plateaus per run against N (:func:`badgerlib.plots.strip_plot`, bars at the
+    means) with N + 1 dashed; right: the lengths of the plateaus that end within their run,
+    per N (log scale).
+
+    Example
+    -------
+    >>> rtab = pd.DataFrame({"n": [2, 2, 3], "plateaus": [3, 2, 4]})
+    >>> ptab = pd.DataFrame({"n": [2, 3], "length": [100, 300], "final": [False, False]})
+    >>> axes = plot_counts(rtab, ptab)
+    """
+    if axes is None:
+        _, axes = plots.figure(ncols=2, height=3.6)
+    ns = sorted(rtab.n.unique())
+    ax = axes[0]
+    plots.strip_plot({n: rtab[rtab.n == n].plateaus.values for n in ns}, ax, positions=ns, center="mean",
+                     colors=plots.PALETTE[0], ticks=False)
+    ax.plot(ns, [n + 1 for n in ns], color="0.4", ls="--", lw=1, label="N + 1 (zeros, then one per dimension)")
+    ax.set_xlabel("N (numbers to guess)")
+    ax.set_ylabel("plateaus per run")
+    ax.legend(loc="upper left", fontsize=8)
+    ax = axes[1]
+    inner = ptab[~ptab.final]
+    ax.boxplot([inner[inner.n == n].length.values for n in ns], positions=range(len(ns)), widths=0.5, showfliers=True)
+    ax.set_xticks(range(len(ns)), [str(n) for n in ns])
+    ax.set_yscale("log")
+    ax.set_xlabel("N (numbers to guess)")
+    ax.set_ylabel("plateau length (outer iterations)")
+    return axes
+
+
+def plot_feature_escape(ftab: pd.DataFrame, horizon: int, ax=None):
+    """When each run leaves the zeros plateau, per feature set (rows, in the order of
+    :data:`~badgerlib.chapters.standard.FEATURE_SETS`): filled dots at the escape iteration,
+    open circles at ``horizon`` for the runs still on the plateau then.
+
+    Example
+    -------
+    >>> ftab = pd.DataFrame({"features": ["error", "error + change"], "escape": [np.nan, 100.0]})
+    >>> ax = plot_feature_escape(ftab, horizon=600)
+    """
+    if ax is None:
+        _, ax = plots.figure(height=3.4)
+    order = [name for name in FEATURE_SETS if name in set(ftab.features)]
+    plots.strip_plot({name: ftab[ftab.features == name].escape.values for name in order}, ax, center=None,
+                     horizontal=True, censored_at=horizon, size=30, alpha=1.0)
+    ax.axvline(horizon, color="0.4", ls="--", lw=1)
+    ax.set_xlabel("outer iteration at which the zeros plateau is left")
+    ax.set_xlim(0, horizon * 1.08)
+    ax.text(horizon, len(order) - 0.5, " not left\n by here", va="top", fontsize=8)
+    return ax
+
+
+def speed_table(speeds: dict) -> pd.DataFrame:
+    """Training speed per configuration shape (N and feature count), from a dict config ->
+    iterations per second (:func:`badgerlib.sweep.measure_speeds`).
+
+    Example
+    -------
+    >>> speed_table({standard_run(2): 101.26, standard_run(2, seed=1): 101.26}).to_dict("records")
+    [{'N': 2, 'experts': 8, 'hidden': 32, 'inner_steps': 10, 'features': 3, 'iterations_per_second': 101.3}]
+    """
+    rows = [dict(N=c.task.n, experts=c.model.experts, hidden=c.model.hidden, inner_steps=c.inner_steps,
+                 features=len(c.model.features), iterations_per_second=round(v, 1)) for c, v in speeds.items()]
+    return pd.DataFrame(rows).drop_duplicates(subset=["N", "features"])

@@ -46,14 +46,14 @@ class Sizes:
     iterations: outer iterations of the Micro-Badger run for each N (others: ``per_n * N``).
     per_n: iterations per guessed number for an N not listed in ``iterations``.
     lr: Adam learning rate of Micro-Badger for N <= ``large_n``; ``lr_large`` above it.
+    experts, hidden, links, inner_steps: the agent up to N = ``large_n`` (experts, hidden
+        size, out-links per expert, inner steps).
     large_n: from which N on the larger agent (``experts_large``, ``hidden_large``, inner
         steps N + 4) is used.
+    batch: tasks per outer iteration.
     snapshot_every: outer iterations between stored snapshots.
-    feature_horizon: iterations over which the first-plateau escape is compared between
-        feature sets (runs with other features last exactly this long).
-    feature_n: N of the feature experiment.
-    lstm_n, lstm_iterations, lstm_lr, lstm_snapshot_every: the LSTM meta-learner runs of the
-        L1-against-MSE comparison.
+    lstm_n, lstm_hidden, lstm_iterations, lstm_lr, lstm_snapshot_every: the LSTM
+        meta-learner runs of the L1-against-MSE comparison.
     record_states: whether Micro-Badger runs keep their experts' states in every snapshot
         (``RunConfig.record_states``). Full mode does not: no chapter reads them, and at N = 20
         they would take 13 GB per run; ``Run.states_at`` recomputes any snapshot's states.
@@ -77,8 +77,6 @@ class Sizes:
     hidden_large: int = 64
     batch: int = 32
     snapshot_every: int = 100
-    feature_horizon: int = 600
-    feature_n: int = 3
     lstm_n: int = 3
     lstm_hidden: int = 64
     lstm_iterations: int = 1200
@@ -95,7 +93,7 @@ QUICK = Sizes(iterations={2: 600, 3: 1200, 4: 1500, 6: 3000})
 
 #: Full mode: the study's scale (N up to 20), runs long enough for most seeds to finish.
 FULL = Sizes(iterations={2: 2000, 3: 3000, 4: 5000, 6: 10000, 10: 40000, 20: 150000},
-             feature_horizon=3000, lstm_iterations=5000, record_states=False)
+             lstm_iterations=5000, record_states=False)
 
 
 def sizes(quick: bool = True) -> Sizes:
@@ -103,8 +101,8 @@ def sizes(quick: bool = True) -> Sizes:
 
     Example
     -------
-    >>> sizes(False).feature_horizon
-    3000
+    >>> sizes(False).record_states
+    False
     """
     if not isinstance(quick, (bool, np.bool_)):
         raise ValueError(f"quick = {quick!r}: must be True or False")
@@ -211,8 +209,6 @@ def run_table(runs, horizon: int | None = None, **detect) -> pd.DataFrame:
     >>> int(row.plateaus), int(row.escape), bool(row.converged), round(float(row.concurrency), 1)
     (3, 501, True, 1.0)
     """
-
-
     rows = []
     for run in runs:
         h, key = run.history, run_key(run)
@@ -248,8 +244,6 @@ def solve_table(runs) -> pd.DataFrame:
     >>> solve_table([SimpleNamespace(config=standard_run(2), history=h)])[["dim", "order"]].values.tolist()
     [[0.0, 1.0], [1.0, 2.0]]
     """
-
-
     rows = []
     for run in runs:
         h, key = run.history, run_key(run)

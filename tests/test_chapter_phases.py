@@ -1,19 +1,22 @@
-"""Phase labels, plateau statistics and per-dimension timing on synthetic histories whose
-phases are known (badgerlib.analysis.phases.synthetic_history), including the cases the
-study cares about: the "same number" phase that the loss alone cannot tell from "one
-dimension solved", and dimensions learned one at a time against all together."""
+"""Phase labels and plateaus of guessing-game histories (badgerlib.chapters.phases) on
+synthetic histories whose phases are known (synthetic_history), including the cases the study
+cares about: the "same number" phase that the loss alone cannot tell from "one dimension
+solved", and a staircase with one plateau per dimension."""
 from __future__ import annotations
+
+import doctest
 
 import numpy as np
 import pytest
 
-from badgerlib.analysis.dynamics import Plateau, hurst_exponent
-from badgerlib.analysis.phases import (
-    PARTIAL, SAME, ZEROS, chance_alignment, concurrency, detect_plateaus, escape_iteration, first_below,
-    imbalance, label_phases, learned_directions, phase_segments, plateau_membership, plateau_summary,
-    segment_statistic, solve_times, solved_label, solved_steps, synthetic_history, transition_intervals,
-    transition_windows,
+from badgerlib.analysis.components import imbalance
+from badgerlib.analysis.dynamics import Plateau, find_plateaus
+from badgerlib.chapters import phases
+from badgerlib.chapters.phases import (
+    NONE_SOLVED, SAME, ZEROS, detect_plateaus, label_phases, phase_segments, plateau_curve, plateau_membership,
+    plateau_summary, solved_label, solved_steps, synthetic_history,
 )
+from badgerlib.tasks import DIM_ZEROS_LEVEL
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -49,13 +52,13 @@ def test_no_same_number_phase_is_invented_when_there_is_none():
     assert [s.label for s in phase_segments(lab.labels)] == [ZEROS] + [solved_label(k, 4) for k in range(1, 5)]
 
 
-def test_guesses_that_differ_across_dimensions_without_a_solved_one_are_partial():
+def test_guesses_that_differ_across_dimensions_without_a_solved_one_are_none_solved():
     """Half-way to solving every dimension (errors at 1/2, a spread guess): neither zeros nor
     the same number."""
     T, n = 200, 3
     h = {"dim_error": np.full((T, n), 0.5 / 3), "guess_magnitude": np.full(T, 0.25),
          "guess_spread": np.full(T, 0.3), "mean_corr": np.full(T, 0.7)}
-    assert set(label_phases(h).labels) == {PARTIAL}
+    assert set(label_phases(h).labels) == {NONE_SOLVED}
 
 
 def test_label_phases_rejects_a_history_without_the_signals():
@@ -101,56 +104,9 @@ def test_plateau_summary_of_nothing():
     assert (s["count"], s["lengths"], s["on_plateau"], s["first_length"]) == (0, [], 0.0, 0)
 
 
-def test_transition_windows_are_widened_and_clipped():
-    ps = [Plateau(0, 49, 1.0, 50), Plateau(60, 199, 0.5, 200), Plateau(400, 499, 0.1, None)]
-    assert transition_windows(ps, total=500, min_points=100) == [(5, 104), (200, 399)]
-    ps = [Plateau(0, 10, 1.0, 11), Plateau(12, 99, 0.5, None)]
-    assert transition_windows(ps, total=100, min_points=100) == [(0, 99)]
-
-
-def test_hurst_per_segment_separates_noise_from_a_trend():
-    """White noise on a plateau reads ~0.5; a noisy ramp (a transition) reads well above."""
-    rng = np.random.default_rng(1)
-    x = np.r_[1 + 0.05 * rng.standard_normal(400), np.linspace(1, 0.2, 200) + 0.01 * rng.standard_normal(200)]
-    h = segment_statistic(x, [(0, 399), (400, 599), (0, 50)], hurst_exponent, min_points=100)
-    assert 0.4 < h[0] < 0.6 and h[1] > 0.8 and np.isnan(h[2])
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_escape_iteration_finds_the_exit_and_ignores_a_dip(seed):
-    rng = np.random.default_rng(seed)
-    loss = np.r_[np.ones(400), np.full(400, 0.8)] * np.exp(0.1 * rng.standard_normal(800))
-    assert abs(escape_iteration(loss) - 400) <= 25
-    dip = np.ones(800) * np.exp(0.1 * rng.standard_normal(800))
-    dip[200:260] = 0.5  # left and came back: no escape
-    assert escape_iteration(dip) is None
-    assert escape_iteration(loss, horizon=350) is None
-
-
-def test_solve_times_and_one_at_a_time_against_all_together():
-    """Sequential solving (RL-like) gives concurrency ~1, simultaneous (supervised-like) N."""
-    seq = synthetic_history([("zeros", 200), (1, 200), (2, 200), (3, 200)], n=3, noise=0.05, ramp=60)
-    t = solve_times(seq["dim_error"])
-    assert np.all(np.abs(t - [200 + 40, 400 + 40, 600 + 40]) <= 30), t
-    assert concurrency(transition_intervals(seq["dim_error"])) == pytest.approx(1.0, abs=0.1)
-    together = synthetic_history([("zeros", 200), (3, 400)], n=3, noise=0.05, ramp=60)
-    assert concurrency(transition_intervals(together["dim_error"])) == pytest.approx(3.0, abs=0.3)
-
-
-def test_an_unsolved_dimension_has_no_solve_time():
-    h = synthetic_history([("zeros", 200), (1, 200)], n=2, noise=0.05)
-    t = solve_times(h["dim_error"])
-    assert not np.isnan(t[0]) and np.isnan(t[1])
-    assert np.isnan(transition_intervals(h["dim_error"])[1]).all()
-    assert np.isnan(concurrency([[np.nan, np.nan]]))
-
-
 def test_detect_plateaus_joins_a_level_split_by_a_noise_burst():
     """A 15-iteration burst in the middle of a plateau: find_plateaus alone may cut it in two
     at the same level; detect_plateaus returns one plateau per level."""
-    from badgerlib.analysis.dynamics import find_plateaus
-    from badgerlib.analysis.phases import plateau_curve
-
     curve, _ = np.ones(1200), None
     curve[600:] = 0.5
     curve = curve * np.exp(0.05 * np.random.default_rng(4).standard_normal(1200))
@@ -161,36 +117,30 @@ def test_detect_plateaus_joins_a_level_split_by_a_noise_burst():
     assert [round(p.level * 2) for p in found] == [2, 1]
 
 
-def test_learned_directions_count_the_rank_of_a_projection():
-    """A guess that is the projection of the target onto a random 2-D subspace of R^5 has two
-    eigenvalues at 1 and three at 0, and leaves 3/5 of the zeros-level error, although no
-    single dimension is solved."""
-    rng = np.random.default_rng(0)
-    t = rng.uniform(-1, 1, (400, 5))
-    q, _ = np.linalg.qr(rng.standard_normal((5, 2)))
-    g = t @ (q @ q.T)
-    ev, vec = learned_directions(g, t)
-    assert np.allclose(ev, [1, 1, 0, 0, 0], atol=1e-9)
-    assert 3 * np.mean((g - t) ** 2) == pytest.approx(3 / 5, rel=0.1)
-    assert (1 - np.diag(q @ q.T)).min() > 0.25      # every dimension still far from solved
-    with pytest.raises(ValueError, match="more tasks than N"):
-        learned_directions(g[:4], t[:4])
-
-
-def test_chance_alignment_falls_with_n():
-    a2, b2 = chance_alignment(2)
-    a20, b20 = chance_alignment(20)
-    assert a20 < a2 and b20 < b2 and 0 < a20 < 0.3
-
-
-def test_solved_steps_imbalance_first_below_and_membership():
+def test_solved_steps_imbalance_and_membership():
     h = synthetic_history([("zeros", 200), (1, 200), (3, 200)], n=3, seed=0, noise=0.05)
     assert solved_steps(label_phases(h)).tolist() == [1, 2]
     with pytest.raises(ValueError, match="PhaseLabels"):
         solved_steps(["zeros"] * 10)
-    imb = imbalance(h["dim_error"])
+    imb = imbalance(h["dim_error"], DIM_ZEROS_LEVEL["mse"])        # synthetic errors are squared errors
     assert imb[100] < 0.1 and imb[300] == pytest.approx(np.sqrt(2) / 3, abs=0.05) and imb[-1] < 0.1
-    assert first_below([0, 1, 2], [3.0, 1.0, 0.0], 0.5) == 2.0 and np.isnan(first_below([0], [1.0], 0.5))
     ps = [Plateau(0, 99, 1.0, 100), Plateau(200, 299, 0.0, None)]
     assert plateau_membership([0, 150, 299], ps, total=300, n=2).tolist() == ["zeros plateau", "transition",
                                                                             "final plateau"]
+
+
+
+def test_absolute_error_histories_are_labelled_on_their_own_zeros_level():
+    """An absolute error of 0.1 is a fifth of its zeros level (1/2: solved) under metric="l1"
+    but 0.3 of the squared-error level (1/3: not solved)."""
+    T = 100
+    h = {"dim_error": np.tile([0.1, 0.5], (T, 1)), "guess_magnitude": np.full(T, 0.25),
+         "guess_spread": np.full(T, 0.3), "mean_corr": np.full(T, 0.7)}
+    assert set(label_phases(h, metric="l1").labels) == {solved_label(1, 2)}
+    assert set(label_phases(h, metric="mse").labels) == {NONE_SOLVED}
+    with pytest.raises(ValueError, match="metric"):
+        label_phases(h, metric="l2")
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(phases).failed == 0

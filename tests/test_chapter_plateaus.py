@@ -1,0 +1,132 @@
+"""Chapter 2 (badgerlib.chapters.plateaus): its configs keep the hashes of the stored runs, its
+tables read known plateaus off synthetic histories, and the direction table reads a trained
+run's snapshots and lets go of them."""
+from __future__ import annotations
+
+import doctest
+from types import SimpleNamespace
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from badgerlib import load_run, train
+from badgerlib.chapters import plateaus
+from badgerlib.chapters.phases import synthetic_history
+from badgerlib.chapters.plateaus import (
+    configs, direction_table, feature_configs, final_plateau_lyapunov, lyapunov_tests, plateau_table, sizes,
+    snapshot_directions, transition_table, unique_configs,
+)
+from badgerlib.chapters.standard import FEATURE_SETS, run_table, standard_run, standard_runs
+from badgerlib.store import config_hash
+
+matplotlib.use("Agg")
+
+#: Hashes of feature-experiment runs (set, seed, quick) as stored before the chapters package.
+STORED = {("error", 1, True): "028ca678b66bca9e", ("error + change", 0, False): "12c2391e20a63f11"}
+
+
+def fake_run(n, spec, seed=0, features=None):
+    """A run with a synthetic history (no training): what the tables read."""
+    cfg = standard_run(n, seed) if features is None else standard_run(n, seed, features=features)
+    return SimpleNamespace(config=cfg, history=synthetic_history(spec, n=n, seed=seed))
+
+
+def test_feature_runs_keep_their_hashes():
+    found = {(name, seed, quick): config_hash(feature_configs(2, quick)[name][seed]) for name, seed, quick in STORED}
+    assert found == STORED
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_configs_are_the_standard_runs_and_the_feature_experiment(quick):
+    size = sizes(quick)
+    groups = configs(quick)
+    assert list(groups) == ["standard", "features"]
+    assert groups["standard"] == standard_runs(size.ns, size.seeds, quick)
+    assert groups["features"] == [c for cfgs in feature_configs(size.seeds, quick).values() for c in cfgs]
+    # the full feature set is the standard run at feature_n: shared, trained once
+    shared = set(groups["standard"]) & set(groups["features"])
+    assert shared == {standard_run(size.feature_n, s, quick) for s in range(size.seeds)}
+    assert len(unique_configs(groups)) == len(groups["standard"]) + len(groups["features"]) - size.seeds
+    assert len({config_hash(c) for c in unique_configs(groups)}) == len(unique_configs(groups))
+
+
+def test_feature_sets_share_the_standard_run_and_the_rest_last_the_horizon():
+    cfgs = feature_configs(3)
+    assert cfgs["error + log + change"] == [standard_run(3, s) for s in range(3)]
+    for name in ("error", "error + log", "error + change"):
+        assert all(c.iterations == sizes(True).feature_horizon and c.model.features == FEATURE_SETS[name]
+                   and c.snapshots == 2 for c in cfgs[name])
+    assert standard_run(3).iterations >= sizes(True).feature_horizon
+    assert list(feature_configs(1, sets=["error"])) == ["error"]
+    with pytest.raises(ValueError, match="feature set = 'pitch'"):
+        feature_configs(2, sets=["pitch"])
+    with pytest.raises(ValueError, match="seeds = 0"):
+        feature_configs(0)
+    with pytest.raises(ValueError, match="quick = 'yes'"):
+        sizes("yes")
+
+
+def test_plateau_and_transition_tables_on_known_plateaus():
+    runs = [fake_run(3, [("zeros", 400), (1, 400), (2, 400), (3, 400)], seed=s) for s in range(2)]
+    runs.append(fake_run(2, [("zeros", 400), ("same", 400), (2, 400)], seed=0))
+    pt = plateau_table(runs)
+    assert pt[pt.n == 3].unsolved.tolist() == [3, 2, 1, 0] * 2
+    assert pt.final.sum() == 3 and (pt.hurst.dropna().between(0.3, 0.7)).all()
+    assert plateaus.level_offset(pt) < 0.1
+    tt = transition_table(runs)
+    assert len(tt) == 3 + 3 + 2 and (tt.end - tt.start + 1 >= 100).all()
+    assert (tt.gap >= 0).all() and tt.grad_norm_before.notna().all()
+    assert list(plateau_table([]).columns)[-2:] == ["hurst", "grad_norm"] and transition_table([]).empty
+
+
+def test_phase_and_count_summaries_of_a_run_table():
+    runs = [fake_run(n, [("zeros", 400)] + [(k, 400) for k in range(1, n + 1)], seed=s) for n in (2, 3) for s in range(2)]
+    rtab, ptab = run_table(runs), plateau_table(runs)
+    phases = plateaus.phase_summary(rtab)
+    assert (phases["zeros_first"], phases["same_runs"], phases["one_step"], phases["n_steps"]) == (4, 0, 1.0, 10)
+    counts = plateaus.count_summary(rtab, ptab)
+    assert counts["means"].to_dict() == {2: 3.0, 3: 4.0} and counts["rho"].statistic > 0.5
+    assert counts["converged"].to_dict() == {2: 1.0, 3: 1.0}
+    assert np.all(np.abs(counts["length_medians"] - 400) < 50)
+
+
+def test_feature_summary_keeps_the_order_of_the_sets_and_censored_runs():
+    runs = [fake_run(3, [("zeros", 700)], seed=0, features=FEATURE_SETS["error"]),
+            fake_run(3, [("zeros", 200), (1, 500)], seed=0, features=FEATURE_SETS["error + change"]),
+            fake_run(3, [("zeros", 300), (1, 400)], seed=1, features=FEATURE_SETS["error + change"])]
+    summary = plateaus.feature_summary(run_table(runs, horizon=600))
+    assert summary.index.tolist() == ["error", "error + change"]
+    assert summary.escaped.tolist() == [0, 2] and np.isnan(summary["median"].iloc[0])
+    assert abs(summary["median"].iloc[1] - 250) < 30
+
+
+def test_final_plateau_lyapunov_needs_a_long_final_plateau():
+    assert final_plateau_lyapunov(fake_run(2, [("zeros", 500), (2, 100)]), n_surrogates=5) is None
+    plateau, res = final_plateau_lyapunov(fake_run(2, [("zeros", 300), (2, 600)]), n_surrogates=5)
+    assert plateau.end == 899 and len(res.surrogates) == 5
+    tested = lyapunov_tests([fake_run(2, [("zeros", 500), (2, 100)]), fake_run(2, [("zeros", 300), (2, 600)], seed=1)],
+                            n_surrogates=5)
+    assert [t[0] for t in tested] == [1]
+
+
+def test_snapshot_directions_on_a_tiny_run_and_the_table_lets_go_of_the_snapshots(tmp_path):
+    cfg = standard_run(2, iterations=4).replace(batch=4, probe_batch=16, snapshots=3)
+    trained = train(cfg, runs_dir=tmp_path, progress=False)
+    d = snapshot_directions(trained)
+    assert d["eigenvalues"].shape == (3, 2) and np.all(np.diff(d["eigenvalues"], axis=1) <= 0)
+    assert np.allclose(d["remaining"], 2 * trained.snapshots["feedback"][:, :, -1].mean(axis=1))
+    assert d["learned"].tolist() == (d["eigenvalues"] > 0.5).sum(axis=1).tolist()
+    run = load_run(cfg, runs_dir=tmp_path)               # snapshots read lazily
+    table = direction_table([run])
+    assert len(table) == 3 and table.iteration.tolist() == d["iterations"].tolist()
+    assert np.allclose(table.remaining, d["remaining"])
+    assert run.snapshots.loaded == {}                     # released after use
+    summary = plateaus.direction_summary(table)
+    assert summary["n_snapshots"] == 3 and len(summary["gap"]) == 3
+    assert isinstance(direction_table([]), pd.DataFrame)
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(plateaus).failed == 0
