@@ -2,24 +2,98 @@
 time, gradient conflict between dimensions at the stored snapshots, and L1 against MSE for the
 LSTM meta-learner.
 
-Its Micro-Badger runs are the standard ones (:mod:`badgerlib.chapters.standard`); the LSTM
-runs of the metric comparison are built here (:func:`lstm_metric_configs`).
+Its Micro-Badger runs are the standard ones (:func:`badgerlib.chapters.standard.standard_runs`,
+shared with chapter 2); the LSTM runs of the metric comparison are built here
+(:func:`lstm_metric_configs`). :func:`configs` lists them all.
+
+Example
+-------
+>>> {name: len(cfgs) for name, cfgs in configs(quick=True).items()}
+{'standard': 5, 'lstm': 10}
+>>> sizes(False).seeds, sizes(False).lstm_iterations
+(20, 5000)
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
+from scipy import stats
 
-from badgerlib.analysis.interference import conflict_fraction, cosine_matrix, flat_gradients
+from badgerlib import plots
+from badgerlib.analysis.dynamics import first_below
+from badgerlib.analysis.interference import (
+    conflict_fraction, cosine_matrix, flat_gradients, ray_flow, ray_interference, start_grid,
+)
 from badgerlib.baselines import LSTMMetaLearnerConfig
-from badgerlib.chapters.standard import sizes
+from badgerlib.chapters import standard
+from badgerlib.chapters.phases import detect_plateaus, plateau_membership
+from badgerlib.checks import check_choice, check_int
 from badgerlib.config import RunConfig
 from badgerlib.objective import dimension_losses
 from badgerlib.run import probe_batch
 from badgerlib.sweep import torch_threads
 from badgerlib.tasks import GuessingGame
+
+
+# ------------------------------------------------------------------------------ sizes and runs
+@dataclass(frozen=True)
+class Sizes:
+    """The sizes of one mode (quick or full) of chapter 3.
+
+    Fields
+    ------
+    seeds: seeds per configuration (the Micro-Badger runs and each LSTM metric).
+    n: numbers guessed by the Micro-Badger runs (chapter 2's standard runs of this N).
+    grid: starts per axis of the toy's basin map.
+    toy_time: time to which the toy's flows are integrated.
+    lstm_n: numbers guessed by the LSTM meta-learner runs of the L1-against-MSE comparison.
+    lstm_hidden, lstm_iterations, lstm_lr, lstm_inner_steps, lstm_batch: the LSTM
+        meta-learner's hidden size, outer iterations, Adam learning rate, inner steps and batch.
+    lstm_snapshot_every: outer iterations between the LSTM runs' snapshots.
+
+    Example
+    -------
+    >>> QUICK.grid, FULL.grid
+    (41, 101)
+    """
+
+    seeds: int = 5
+    n: int = 6
+    grid: int = 41
+    toy_time: float = 400.0
+    lstm_n: int = 3
+    lstm_hidden: int = 64
+    lstm_iterations: int = 1200
+    lstm_lr: float = 3e-3
+    lstm_inner_steps: int = 10
+    lstm_batch: int = 32
+    lstm_snapshot_every: int = 50
+
+
+#: Quick mode: five seeds, chapter 2's N = 6 runs, a coarse basin map.
+QUICK = Sizes()
+
+#: Full mode: the study's 20 seeds, longer LSTM runs, a finer basin map.
+FULL = Sizes(seeds=20, grid=101, lstm_iterations=5000)
+
+
+def sizes(quick: bool = True) -> Sizes:
+    """:data:`QUICK` or :data:`FULL`.
+
+    Example
+    -------
+    >>> sizes(True).seeds
+    5
+    """
+    if not isinstance(quick, (bool, np.bool_)):
+        raise ValueError(f"quick = {quick!r}: must be True or False")
+    return QUICK if quick else FULL
 
 
 def lstm_metric(metric: str, seed: int = 0, quick: bool = True) -> RunConfig:
@@ -34,7 +108,7 @@ def lstm_metric(metric: str, seed: int = 0, quick: bool = True) -> RunConfig:
     """
     size = sizes(quick)
     return RunConfig(task=GuessingGame(n=size.lstm_n, metric=metric), model=LSTMMetaLearnerConfig(hidden=size.lstm_hidden),
-                     inner_steps=size.inner_steps, iterations=size.lstm_iterations, batch=size.batch,
+                     inner_steps=size.lstm_inner_steps, iterations=size.lstm_iterations, batch=size.lstm_batch,
                      lr=size.lstm_lr, seed=int(seed), snapshots=size.lstm_iterations // size.lstm_snapshot_every + 1)
 
 
@@ -46,18 +120,225 @@ def lstm_metric_configs(seeds: int, quick: bool = True) -> dict[str, list[RunCon
     >>> {k: len(v) for k, v in lstm_metric_configs(3).items()}
     {'mse': 3, 'l1': 3}
     """
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds = {seeds!r}: must be an integer >= 1")
+    check_int("lstm_metric_configs", "seeds", seeds, 1)
     return {m: [lstm_metric(m, s, quick) for s in range(seeds)] for m in ("mse", "l1")}
 
 
+def configs(quick: bool = True) -> dict[str, list[RunConfig]]:
+    """Every run of the chapter: ``"standard"``, the standard Micro-Badger runs of N =
+    ``sizes(quick).n`` (shared with chapter 2), and ``"lstm"``, the LSTM meta-learner trained
+    on MSE (seeds 0..seeds-1) then on L1 (the same seeds).
+
+    Example
+    -------
+    >>> cfgs = configs(quick=True)
+    >>> cfgs["standard"] == standard.standard_runs([6], seeds=5)
+    True
+    >>> [(c.task.metric, c.seed) for c in cfgs["lstm"][4:6]]
+    [('mse', 4), ('l1', 0)]
+    """
+    size = sizes(quick)
+    lstm = lstm_metric_configs(size.seeds, quick)
+    return {"standard": standard.standard_runs([size.n], size.seeds, quick), "lstm": lstm["mse"] + lstm["l1"]}
+
+
+# ---------------------------------------------------------------------------- the toy
+#: Starts near [0, 0] (J1, J2) whose trajectories Figure 3.1 draws.
+NEAR_ZERO = np.array([[0.02, 0.03], [0.03, 0.02], [0.015, 0.05], [0.05, 0.015], [0.02, 0.021]])
+
+#: Basin codes of :func:`badgerlib.analysis.interference.ray_interference` and their colours.
+BASIN_COLORS = {0: plots.PALETTE[0], 1: plots.PALETTE[1], 2: "0.85", -1: "k"}
+
+
+@dataclass(frozen=True)
+class RayToy:
+    """The two-component toy under both learning rules: ``basins[kind]`` from a grid x grid
+    map of starts in [0.01, 0.99]^2, ``near_zero[kind]`` from :data:`NEAR_ZERO`
+    (:class:`badgerlib.analysis.interference.RayResult`, kind ``"supervised"`` or ``"rl"``).
+
+    ``together_share[kind]``: share of the grid whose basin is "both together";
+    ``both_time[kind]``: mean time until both components are solved from near zero;
+    ``saddle_time[kind]``: mean time spent near [1, 0] or [0, 1] from near zero;
+    ``one_first[kind]``: starts near zero from which one component is solved first.
+    """
+
+    rho: float
+    grid: int
+    basins: dict
+    near_zero: dict
+
+    @property
+    def together_share(self) -> dict:
+        return {k: float(np.mean(r.basin == 2)) for k, r in self.basins.items()}
+
+    @property
+    def both_time(self) -> dict:
+        return {k: float(np.mean(np.max(r.solve_times, axis=1))) for k, r in self.near_zero.items()}
+
+    @property
+    def saddle_time(self) -> dict:
+        return {k: float(np.mean(r.saddle_time)) for k, r in self.near_zero.items()}
+
+    @property
+    def one_first(self) -> dict:
+        return {k: int(np.sum(r.basin != 2)) for k, r in self.near_zero.items()}
+
+
+def ray_toy(rho: float = 0.0, grid: int = 41, t_max: float = 400.0) -> RayToy:
+    """Integrate the toy's supervised and RL flows (overlap ``rho`` = phi_1 . phi_2) from a
+    ``grid`` x ``grid`` map of starts and from :data:`NEAR_ZERO`, to time ``t_max``.
+
+    Example
+    -------
+    >>> toy = ray_toy(0.0, grid=3, t_max=100.0)
+    >>> toy.one_first, toy.saddle_time["supervised"], round(toy.both_time["rl"])
+    ({'supervised': 0, 'rl': 4}, 0.0, 77)
+    """
+    check_int("ray_toy", "grid", grid, 1)
+    starts = start_grid(grid, 0.01, 0.99)
+    run = lambda s, kind: ray_interference(s, rho=rho, kind=kind, t_max=t_max)  # noqa: E731
+    return RayToy(float(rho), int(grid), {k: run(starts, k) for k in ("supervised", "rl")},
+                  {k: run(NEAR_ZERO, k) for k in ("supervised", "rl")})
+
+
+def toy_numbers(toy: RayToy) -> dict:
+    """The toy's numbers as the chapter's text cites them (glue name -> value).
+
+    Example
+    -------
+    >>> nums = toy_numbers(ray_toy(0.0, grid=3, t_max=100.0))
+    >>> nums["rl_onefirst"], nums["n_near"], nums["sup_together"], nums["rl_saddle"]
+    (4, 5, '33', '16')
+    """
+    return {"rho": toy.rho, "grid": toy.grid,
+            "sup_together": f"{100 * toy.together_share['supervised']:.0f}",
+            "rl_together": f"{100 * toy.together_share['rl']:.0f}",
+            "sup_time": f"{toy.both_time['supervised']:.0f}", "rl_time": f"{toy.both_time['rl']:.0f}",
+            "sup_saddle": f"{toy.saddle_time['supervised']:.0f}", "rl_saddle": f"{toy.saddle_time['rl']:.0f}",
+            "rl_onefirst": toy.one_first["rl"], "n_near": len(NEAR_ZERO)}
+
+
+def plot_toy(toy: RayToy, axes) -> None:
+    """Figure 3.1: per learning rule (supervised left, RL right) the basin of every start of
+    the map (by which component reaches 0.9 first), the flow, and the trajectories from near
+    [0, 0].
+
+    Example
+    -------
+    >>> fig, axes = plots.figure(ncols=2)
+    >>> plot_toy(ray_toy(0.0, grid=3, t_max=20.0), axes)
+    """
+    cmap = ListedColormap([BASIN_COLORS[c] for c in (-1, 0, 1, 2)])
+    g = np.linspace(0.005, 0.995, 40)
+    J1, J2 = np.meshgrid(g, g)
+    for ax, kind, title in zip(axes, ("supervised", "rl"), ("supervised learning", "RL-style learning")):
+        img = toy.basins[kind].basin.reshape(toy.grid, toy.grid).T          # rows: J2, columns: J1
+        ax.imshow(img + 1, origin="lower", extent=[0, 1, 0, 1], cmap=cmap, vmin=-0.5, vmax=3.5, alpha=0.35,
+                  interpolation="nearest", aspect="equal")
+        flow = ray_flow(np.stack([J1, J2], axis=-1), rho=toy.rho, kind=kind)
+        ax.streamplot(J1, J2, flow[..., 0], flow[..., 1], color="0.55", density=0.8, linewidth=0.6, arrowsize=0.7)
+        for tr in toy.near_zero[kind].trajectories:
+            ax.plot(tr[:, 0], tr[:, 1], color=plots.PALETTE[3], lw=1.6)
+            ax.plot(tr[0, 0], tr[0, 1], "o", color=plots.PALETTE[3], ms=3)
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="$J_1$ (performance of component 1)", ylabel="$J_2$", title=title)
+    axes[0].figure.legend(handles=[Patch(color=BASIN_COLORS[c], alpha=0.5, label=label) for c, label in
+                                   ((0, "$J_1$ reaches 0.9 first"), (1, "$J_2$ first"), (2, "both together"))],
+                          loc="outside lower center", ncol=3, fontsize=9)
+
+
+# ------------------------------------------------------------ one dimension at a time
+@dataclass(frozen=True)
+class SolveOrder:
+    """In which order the dimensions of each run were solved, from a
+    :func:`badgerlib.chapters.standard.solve_table`.
+
+    ``orders``: seed -> the dimensions solved within the run, first solved first;
+    ``gaps``: iterations between consecutive solves, pooled over seeds;
+    ``solved_share``: share of all dimensions solved within the runs.
+    """
+
+    orders: dict
+    gaps: np.ndarray
+    solved_share: float
+
+    @property
+    def first_dims(self) -> list:
+        """The first dimension solved, per seed that solved any."""
+        return [o[0] for o in self.orders.values() if o]
+
+
+def solve_order(solve: pd.DataFrame) -> SolveOrder:
+    """The :class:`SolveOrder` of a solve table (columns ``seed``, ``dim``, ``solved_at``).
+
+    Example
+    -------
+    >>> solve = pd.DataFrame({"seed": [0, 0, 0, 1, 1, 1], "dim": [0, 1, 2, 0, 1, 2],
+    ...                       "solved_at": [300.0, 100.0, np.nan, 50.0, 400.0, 200.0]})
+    >>> order = solve_order(solve)
+    >>> order.orders, order.gaps.tolist(), round(order.solved_share, 2), order.first_dims
+    ({0: (1, 0), 1: (0, 2, 1)}, [200.0, 150.0, 200.0], 0.83, [1, 0])
+    """
+    solved = solve.dropna(subset=["solved_at"])
+    gaps = solved.sort_values(["seed", "solved_at"]).groupby("seed").solved_at.diff().dropna()
+    # sorted before dropping the unsolved, as chapter 2's tables do, so that ties keep one order
+    orders = {int(s): tuple(int(d) for d in solve[solve.seed == s].sort_values("solved_at").dropna(subset=["solved_at"]).dim)
+              for s in sorted(solve.seed.unique())}
+    return SolveOrder(orders, gaps.to_numpy(dtype=float), len(solved) / len(solve))
+
+
+def solve_numbers(order: SolveOrder, runs: pd.DataFrame) -> dict:
+    """The numbers of "one dimension at a time" as the text cites them (glue name -> value),
+    from a :class:`SolveOrder` and a :func:`badgerlib.chapters.standard.run_table`.
+
+    Example
+    -------
+    >>> order = SolveOrder({0: (1, 0), 1: (0, 1)}, np.array([100.0, 300.0]), 1.0)
+    >>> solve_numbers(order, pd.DataFrame({"concurrency": [1.2, 1.6]}))["orders"]
+    'seed 0: 1, 0; seed 1: 0, 1'
+    """
+    conc = runs.concurrency
+    return {"orders": "; ".join(f"seed {s}: " + ", ".join(map(str, o)) for s, o in order.orders.items()),
+            "n_distinct_first": len(set(order.first_dims)), "solved_share": f"{100 * order.solved_share:.0f}",
+            "gap_median": f"{np.median(order.gaps):.0f}", "concurrency": f"{conc.mean():.1f}",
+            "concurrency_range": f"{conc.min():.1f}-{conc.max():.1f}"}
+
+
+def plot_solve_order(solve: pd.DataFrame, ax, iterations: int) -> None:
+    """Figure 3.3: per seed (rows), a bar per solved dimension from the start of its transition
+    (``started_at``) to the iteration from which it stays solved (dot, labelled with the
+    dimension).
+
+    Example
+    -------
+    >>> solve = pd.DataFrame({"seed": [0, 0], "dim": [0, 1], "started_at": [10.0, 50.0],
+    ...                       "solved_at": [80.0, np.nan]})
+    >>> plot_solve_order(solve, plots.figure()[1], iterations=100)
+    """
+    seeds = sorted(solve.seed.unique())
+    for s in seeds:
+        for row in solve[solve.seed == s].sort_values("solved_at").itertuples():
+            if np.isnan(row.solved_at):
+                continue
+            color = plots.PALETTE[int(row.dim) % len(plots.PALETTE)]
+            ax.plot([row.started_at, row.solved_at], [s, s], color=color, lw=4, alpha=0.5, solid_capstyle="butt")
+            ax.plot(row.solved_at, s, "o", color=color, ms=6, mec="k", mew=0.5)
+            ax.annotate(str(int(row.dim)), (row.solved_at, s), xytext=(0, 6), textcoords="offset points",
+                        ha="center", fontsize=8)
+    ax.set_yticks(seeds)
+    ax.set_ylim(min(seeds) - 0.7, max(seeds) + 0.7)
+    ax.invert_yaxis()
+    ax.set(xlabel="outer iteration", ylabel="seed", xlim=(0, iterations))
+
+
+# ---------------------------------------------------------------- gradient interference
 def snapshot_interference(run, snapshots: Sequence[int] | None = None, device: str = "cpu",
                           threads: int | None = 1) -> dict[str, np.ndarray]:
     """Gradient interference between the guessed dimensions at the run's stored snapshots.
 
     For each snapshot k: the model as it was (``run.model_at(k)``), the per-dimension
-    components of its objective on the run's fixed probe tasks (:func:`dimension_losses`,
-    :func:`badgerlib.run.probe_batch`), their gradients with respect to all weights, and
+    components of its objective on the run's fixed probe tasks
+    (:func:`badgerlib.objective.dimension_losses`, :func:`badgerlib.run.probe_batch`), their
+    gradients with respect to all weights, and
 
     * ``cosines`` (K, N, N): cosine between the gradients of each pair of dimensions;
     * ``mean_cosine`` (K,): mean over pairs; -1/(N-1) is the most negative possible on
@@ -69,8 +350,6 @@ def snapshot_interference(run, snapshots: Sequence[int] | None = None, device: s
     * ``iterations`` (K,): the outer iteration of each snapshot.
 
     Runs with ``threads`` torch threads (default 1; None leaves the setting alone).
-
-
     It rebuilds models from a trained run: the examples are in ``tests/``.
     """
     its = np.asarray(run.snapshots["iterations"])
@@ -84,8 +363,6 @@ def snapshot_interference(run, snapshots: Sequence[int] | None = None, device: s
 
 def _interference_at(run, k: int, device: str, out: dict) -> None:
     """One snapshot of :func:`snapshot_interference`, appended to ``out``."""
-
-
     cfg = run.config
     model = run.model_at(k, device)
     targets, h_init = probe_batch(model, cfg, device)
@@ -105,19 +382,224 @@ def _interference_at(run, k: int, device: str, out: dict) -> None:
     out["grad_norm"].append(float(np.linalg.norm(total)))
 
 
+#: Where a snapshot can fall (:func:`badgerlib.chapters.phases.plateau_membership`), in the
+#: order of the chapter's table and figure.
+WHERE = ("zeros plateau", "plateau", "transition", "final plateau")
+
+#: The interference measures of :func:`interference_table`.
+MEASURES = ("mean_cosine", "conflict", "cancellation", "grad_norm")
+
+
+def interference_table(runs, device: str = "cpu") -> pd.DataFrame:
+    """One row per snapshot of every run: ``seed``, ``iteration``, ``where`` (zeros plateau,
+    plateau, transition or final plateau, by chapter 2's plateau detector on the run's
+    ``last_error``), and the :func:`snapshot_interference` measures ``mean_cosine``,
+    ``conflict``, ``cancellation``, ``grad_norm``.
+
+    It rebuilds models from trained runs: the examples are in ``tests/``.
+    """
+    rows = []
+    for run in runs:
+        res = snapshot_interference(run, device=device)
+        last_error, n = run.history["last_error"], run.config.task.n
+        where = plateau_membership(res["iterations"], detect_plateaus(last_error, n, run.config.task.zeros_level),
+                                   len(last_error), n)
+        for i, it in enumerate(res["iterations"]):
+            rows.append({"seed": run.config.seed, "iteration": it, "where": where[i],
+                         **{m: res[m][i] for m in MEASURES}})
+    return pd.DataFrame(rows)
+
+
+def interference_medians(table: pd.DataFrame) -> pd.DataFrame:
+    """Median of each interference measure per ``where`` group (Table 3.1).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"where": ["plateau", "plateau", "transition"], "mean_cosine": [-0.2, -0.4, 0.1],
+    ...                   "conflict": [0.5, 0.7, 0.2], "cancellation": [0.3, 0.5, 0.9], "grad_norm": [1.0, 2.0, 3.0]})
+    >>> interference_medians(t).loc["plateau"].round(2).tolist()
+    [-0.3, 0.6, 0.4, 1.5]
+    """
+    return table.groupby("where")[list(MEASURES)].median()
+
+
+def plateau_transition_test(table: pd.DataFrame):
+    """Mann-Whitney U test of the cancellation ratio on (later) plateaus against transitions
+    (scipy's result: ``statistic``, ``pvalue``).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"where": ["plateau"] * 3 + ["transition"] * 3, "cancellation": [0.1, 0.2, 0.3, 0.7, 0.8, 0.9]})
+    >>> round(float(plateau_transition_test(t).pvalue), 2)
+    0.1
+    """
+    groups = [table[table["where"] == w].cancellation for w in ("plateau", "transition")]
+    return stats.mannwhitneyu(*groups)
+
+
+def interference_numbers(table: pd.DataFrame, n: int) -> dict:
+    """Table 3.1 and the numbers around it as the text cites them (glue name -> value):
+    ``<group>_<measure>`` for the groups zeros, plateau, trans, final ("-" when no snapshot
+    falls there), ``cancel_p`` (:func:`plateau_transition_test`) and ``min_cos`` (-1/(N-1)).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"where": ["plateau"] * 2 + ["transition"] * 2, "mean_cosine": [-0.2, -0.4, 0.0, 0.2],
+    ...                   "conflict": [0.5, 0.7, 0.2, 0.4], "cancellation": [0.3, 0.5, 0.9, 0.7], "grad_norm": [1, 2, 3, 4]})
+    >>> nums = interference_numbers(t, n=6)
+    >>> nums["plateau_mean_cosine"], nums["zeros_conflict"], nums["min_cos"]
+    ('-0.30', '-', '-0.20')
+    """
+    med = interference_medians(table)
+    out = {}
+    for where, key in zip(WHERE, ("zeros", "plateau", "trans", "final")):
+        for m in MEASURES:
+            out[f"{key}_{m}"] = f"{med.loc[where, m]:.2f}" if where in med.index else "-"
+    out["cancel_p"] = f"{plateau_transition_test(table).pvalue:.2g}"
+    out["min_cos"] = f"{-1 / (n - 1):.2f}"
+    return out
+
+
+def plot_interference(table: pd.DataFrame, axes, n: int, seed: int = 0) -> None:
+    """Figure 3.4 on a 2 x 2 grid of axes: the cancellation ratio over training per seed (top
+    left); cancellation, mean cosine and conflict fraction by where the snapshot falls (strip
+    plots with medians, :func:`badgerlib.plots.strip_plot`, jittered by ``seed``; the count of
+    snapshots under each group's name).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"seed": [0, 0], "iteration": [0, 100], "where": ["zeros plateau", "plateau"],
+    ...                   "mean_cosine": [0.0, -0.2], "conflict": [0.3, 0.6], "cancellation": [1.0, 0.4],
+    ...                   "grad_norm": [0.1, 0.5]})
+    >>> plot_interference(t, plots.figure(ncols=2, nrows=2)[1], n=3)
+    """
+    ax = axes[0, 0]
+    for s in sorted(table.seed.unique()):
+        sub = table[table.seed == s]
+        ax.plot(sub.iteration, sub.cancellation, "o-", ms=2.5, lw=1, color=plots.PALETTE[s % len(plots.PALETTE)],
+                label=f"seed {s}")
+    ax.axhline(1, color="0.4", ls="--", lw=0.8)
+    ax.set(xlabel="outer iteration", ylabel="cancellation ratio")
+    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    names = [f"{w.replace(' ', chr(10))}\n({(table['where'] == w).sum()})" for w in WHERE]
+    for ax, col, label in ((axes[0, 1], "cancellation", "cancellation ratio"),
+                           (axes[1, 0], "mean_cosine", "mean cosine between\ndimensions' gradients"),
+                           (axes[1, 1], "conflict", "share of conflicting pairs")):
+        groups = {name: table[table["where"] == w][col].to_numpy() for name, w in zip(names, WHERE)}
+        plots.strip_plot(groups, ax, size=10, alpha=0.5, seed=seed)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.set_ylabel(label)
+    axes[0, 1].axhline(1, color="0.4", ls="--", lw=0.8)
+    axes[1, 0].axhline(-1 / (n - 1), color="0.4", ls=":", lw=0.8)
+    axes[1, 0].axhline(0, color="0.4", ls="--", lw=0.8)
+
+
+# -------------------------------------------------------------------------- L1 against MSE
 def snapshot_error(run, metric: str = "mse") -> tuple[np.ndarray, np.ndarray]:
     """The error of the last guess on the run's fixed probe tasks at every snapshot, in one
     metric for all runs: ``"mse"`` gives 3 x mean squared error, ``"l1"`` 2 x mean absolute
     error (both 1.0 for the all-zeros guess). Lets runs trained on different feedback
     metrics be compared on the same scale. Returns ``(iterations, error)``.
 
-
-    It rebuilds models from a trained run: the examples are in ``tests/``.
+    It reads a trained run's snapshots: the examples are in ``tests/``.
     """
-    if metric not in ("mse", "l1"):
-        raise ValueError(f"snapshot_error: metric={metric!r}; allowed are 'mse', 'l1'")
+    check_choice("snapshot_error", "metric", metric, ("mse", "l1"))
     guesses = np.asarray(run.snapshots["guesses"], dtype=np.float64)[:, :, -1]     # (K, P, N)
     targets = np.asarray(run.snapshots["targets"], dtype=np.float64)[None]           # (1, P, N)
     diff = guesses - targets
     err = 3.0 * (diff ** 2).mean(axis=(1, 2)) if metric == "mse" else 2.0 * np.abs(diff).mean(axis=(1, 2))
     return np.asarray(run.snapshots["iterations"]), err
+
+
+#: Colours of the runs trained on each feedback metric.
+METRIC_COLORS = {"mse": plots.PALETTE[0], "l1": plots.PALETTE[1]}
+
+
+def lstm_table(runs, threshold: float) -> pd.DataFrame:
+    """One row per LSTM meta-learner run: ``metric`` (trained on), ``seed``, ``to_threshold``
+    (first snapshot iteration with the MSE-scored error below ``threshold``, NaN if never),
+    ``final_mse`` and ``final_l1`` (:func:`snapshot_error` at the last snapshot), and
+    ``max_imbalance``, ``same_number``, ``concurrency`` from
+    :func:`badgerlib.chapters.standard.run_table`.
+
+    It reads trained runs: the examples are in ``tests/``.
+    """
+    rows = []
+    for run in runs:
+        it, e_mse = snapshot_error(run, "mse")
+        _, e_l1 = snapshot_error(run, "l1")
+        rows.append({"metric": run.config.task.metric, "seed": run.config.seed,
+                     "to_threshold": first_below(it, e_mse, threshold), "final_mse": e_mse[-1], "final_l1": e_l1[-1]})
+    table = standard.run_table(runs)[["metric", "seed", "max_imbalance", "same_number", "concurrency"]]
+    return pd.DataFrame(rows).merge(table, on=["metric", "seed"])
+
+
+def lstm_numbers(table: pd.DataFrame, size: Sizes, threshold: float) -> dict:
+    """Table 3.2 and the LSTM setup as the text cites them (glue name -> value), from an
+    :func:`lstm_table`: per metric m ``m_reached`` (runs below the threshold), ``m_to``
+    (median iterations to it, "-" if none), ``m_final_mse``, ``m_final_l1``, ``m_imbalance``
+    (medians), ``m_same`` (runs with over 5 % "same number" iterations); ``imbalance_one``
+    (the spread when one dimension is solved and the others untouched); the sizes.
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"metric": ["mse", "mse", "l1", "l1"], "seed": [0, 1, 0, 1],
+    ...                   "to_threshold": [300.0, np.nan, np.nan, np.nan], "final_mse": [0.05, 0.2, 0.3, 0.4],
+    ...                   "final_l1": [0.1, 0.3, 0.4, 0.5], "max_imbalance": [0.5, 0.4, 0.1, 0.2],
+    ...                   "same_number": [0.0, 0.0, 0.3, 0.01]})
+    >>> nums = lstm_numbers(t, QUICK, threshold=0.1)
+    >>> nums["mse_reached"], nums["mse_to"], nums["l1_to"], nums["l1_same"], nums["imbalance_one"]
+    (1, '300', '-', 1, '0.47')
+    """
+    out = {"lstm_hidden": size.lstm_hidden, "lstm_n": size.lstm_n, "lstm_iterations": size.lstm_iterations,
+           "lstm_lr": size.lstm_lr, "lstm_every": size.lstm_snapshot_every, "threshold": threshold,
+           "imbalance_one": f"{np.sqrt(1 * (size.lstm_n - 1)) / size.lstm_n:.2f}"}
+    for m in ("mse", "l1"):
+        sub = table[table.metric == m]
+        out[f"{m}_reached"] = int(sub.to_threshold.notna().sum())
+        out[f"{m}_to"] = "-" if sub.to_threshold.isna().all() else f"{sub.to_threshold.median():.0f}"
+        out[f"{m}_final_mse"] = f"{sub.final_mse.median():.3f}"
+        out[f"{m}_final_l1"] = f"{sub.final_l1.median():.3f}"
+        out[f"{m}_imbalance"] = f"{sub.max_imbalance.median():.2f}"
+        out[f"{m}_same"] = int((sub.same_number > 0.05).sum())
+    return out
+
+
+def plot_lstm_errors(runs, axes, threshold: float) -> None:
+    """Figure 3.5: the error of the last guess at every snapshot of each LSTM run, coloured by
+    the metric it was trained on, scored in MSE (left axes) and in L1 (right axes).
+
+    It reads trained runs: the examples are in ``tests/``.
+    """
+    for ax, score in zip(axes, ("mse", "l1")):
+        for run in runs:
+            it, err = snapshot_error(run, score)
+            ax.semilogy(it, err, "-", lw=1.1, alpha=0.8, color=METRIC_COLORS[run.config.task.metric])
+        ax.axhline(threshold, color="0.4", ls="--", lw=0.8)
+        ax.set_xlabel("outer iteration")
+        ax.set_title(f"scored in {score.upper()}", fontsize=10)
+    axes[0].set_ylabel("error of the last guess\n(zeros level = 1)")
+    axes[1].legend(handles=[Patch(color=c, label=f"trained on {m.upper()}") for m, c in METRIC_COLORS.items()],
+                   loc="lower left")
+
+
+def plot_lstm_summary(table: pd.DataFrame, axes, threshold: float, iterations: int, seed: int = 0) -> None:
+    """Figure 3.6: per run (dots, jittered within the metric's row by ``seed``:
+    :func:`badgerlib.plots.strip_plot`), the iterations until the
+    MSE-scored error falls below ``threshold`` (left; open circles at ``iterations``: never)
+    and the largest spread of the per-dimension errors (right).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"metric": ["mse", "l1"], "to_threshold": [300.0, np.nan], "max_imbalance": [0.5, 0.1]})
+    >>> plot_lstm_summary(t, plots.figure(ncols=2)[1], threshold=0.1, iterations=1200)
+    """
+    for i, (ax, col, label) in enumerate(((axes[0], "to_threshold", f"iterations until MSE < {threshold}"),
+                                          (axes[1], "max_imbalance", "largest spread of the\nper-dimension errors"))):
+        groups = {m.upper(): table[table.metric == m][col].to_numpy(dtype=float) for m in ("mse", "l1")}
+        plots.strip_plot(groups, ax, horizontal=True, center=None, colors=list(METRIC_COLORS.values()), size=30,
+                         alpha=1.0, censored_at=iterations if col == "to_threshold" else None, seed=seed + i)
+        ax.set_ylim(-0.6, 1.6)
+        ax.set_xlabel(label)
+    axes[0].axvline(iterations, color="0.4", ls="--", lw=0.8)
+    axes[0].set_xlim(0, iterations * 1.08)

@@ -52,8 +52,6 @@ class Sizes:
         steps N + 4) is used.
     batch: tasks per outer iteration.
     snapshot_every: outer iterations between stored snapshots.
-    lstm_n, lstm_hidden, lstm_iterations, lstm_lr, lstm_snapshot_every: the LSTM
-        meta-learner runs of the L1-against-MSE comparison.
     record_states: whether Micro-Badger runs keep their experts' states in every snapshot
         (``RunConfig.record_states``). Full mode does not: no chapter reads them, and at N = 20
         they would take 13 GB per run; ``Run.states_at`` recomputes any snapshot's states.
@@ -77,11 +75,6 @@ class Sizes:
     hidden_large: int = 64
     batch: int = 32
     snapshot_every: int = 100
-    lstm_n: int = 3
-    lstm_hidden: int = 64
-    lstm_iterations: int = 1200
-    lstm_lr: float = 3e-3
-    lstm_snapshot_every: int = 50
     record_states: bool = True
 
 
@@ -92,8 +85,7 @@ QUICK = Sizes(iterations={2: 600, 3: 1200, 4: 1500, 6: 3000})
 
 
 #: Full mode: the study's scale (N up to 20), runs long enough for most seeds to finish.
-FULL = Sizes(iterations={2: 2000, 3: 3000, 4: 5000, 6: 10000, 10: 40000, 20: 150000},
-             lstm_iterations=5000, record_states=False)
+FULL = Sizes(iterations={2: 2000, 3: 3000, 4: 5000, 6: 10000, 10: 40000, 20: 150000}, record_states=False)
 
 
 def sizes(quick: bool = True) -> Sizes:

@@ -1,0 +1,106 @@
+"""Chapter 3 (ray interference): its configs are chapter 2's standard runs plus the LSTM metric
+comparison, and the run-level measures (gradient interference at snapshots, the common-metric
+snapshot error, the chapter's tables) on tiny trained runs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from badgerlib import GuessingGame, LSTMMetaLearnerConfig, train
+from badgerlib.analysis.interference import flat_gradients
+from badgerlib.chapters import ray_interference as ray
+from badgerlib.chapters import standard
+from badgerlib.objective import dimension_losses
+from badgerlib.run import probe_batch
+from badgerlib.store import config_hash
+
+
+def test_configs_share_chapter_2s_runs_and_keep_their_hashes():
+    for quick in (True, False):
+        size, cfgs = ray.sizes(quick), ray.configs(quick)
+        assert [config_hash(c) for c in cfgs["standard"]] == \
+            [config_hash(standard.standard_run(size.n, s, quick)) for s in range(size.seeds)]
+        assert [(c.task.metric, c.seed) for c in cfgs["lstm"]] == \
+            [(m, s) for m in ("mse", "l1") for s in range(size.seeds)]
+    # the hashes the runs were stored under before the chapter modules existed
+    old = {True: ("8bc000fe6a540976", "e360fd6400fd51e4", "a3c7fe3148b9894a"),
+           False: ("37ce87f811ffc38d", "45d7a4855c9793c8", "f378929e2942fd74")}
+    for quick, (mb, first_lstm, last_lstm) in old.items():
+        cfgs = ray.configs(quick)
+        assert tuple(map(config_hash, (cfgs["standard"][0], cfgs["lstm"][0], cfgs["lstm"][-1]))) == (mb, first_lstm, last_lstm)
+    with pytest.raises(ValueError, match="quick = 'yes'"):
+        ray.configs("yes")
+
+
+def test_lstm_metric_configs():
+    cfgs = ray.lstm_metric_configs(2)
+    assert [c.task for c in cfgs["l1"]] == [GuessingGame(n=3, metric="l1")] * 2
+    assert all(isinstance(c.model, LSTMMetaLearnerConfig) for c in cfgs["mse"])
+    assert [c.seed for c in cfgs["mse"]] == [0, 1]
+    assert ray.lstm_metric("mse", quick=False).iterations == 5000
+    with pytest.raises(ValueError, match="seeds = 0"):
+        ray.lstm_metric_configs(0)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    cfg = standard.standard_run(3, iterations=20).replace(batch=4, probe_batch=8, snapshots=3)
+    return train(cfg, runs_dir=tmp_path_factory.mktemp("runs"), progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_lstm_runs(tmp_path_factory):
+    runs_dir = tmp_path_factory.mktemp("lstm")
+    return [train(ray.lstm_metric(m, s).replace(iterations=20, batch=4, probe_batch=8, snapshots=3),
+                  runs_dir=runs_dir, progress=False) for m in ("mse", "l1") for s in range(2)]
+
+
+def test_snapshot_interference_and_error_on_a_tiny_run(tiny_run):
+    run, cfg = tiny_run, tiny_run.config
+    res = ray.snapshot_interference(run)
+    assert res["iterations"].tolist() == [0, 10, 20]
+    c = res["cosines"]
+    assert np.allclose(c, np.transpose(c, (0, 2, 1))) and np.allclose(np.diagonal(c, axis1=1, axis2=2), 1)
+    # cancellation from its definition, on the last snapshot, computed independently
+    model = run.model_at(2)
+    targets, h = probe_batch(model, cfg)
+    rollout = model.rollout(cfg.task, targets, cfg.inner_steps, h_init=h)
+    g = flat_gradients(list(dimension_losses(rollout, cfg.task)), list(model.parameters()))
+    assert res["cancellation"][2] == pytest.approx((g.sum(0) @ g.sum(0)) / (g * g).sum(), rel=1e-6)
+    assert res["grad_norm"][2] == pytest.approx(np.linalg.norm(g.sum(0)), rel=1e-6)
+    iu = np.triu_indices(3, 1)
+    assert res["conflict"][2] == pytest.approx(np.mean(c[2][iu] < 0))
+    assert ray.snapshot_interference(run, snapshots=[1])["iterations"].tolist() == [10]
+    # the squared-error metric of the snapshot guesses is the recorded feedback of the last step
+    its, err = ray.snapshot_error(run, "mse")
+    assert np.allclose(err, run.snapshots["feedback"][:, :, -1].mean(axis=1), rtol=1e-5)
+    with pytest.raises(ValueError, match="metric = 'l2'"):
+        ray.snapshot_error(run, "l2")
+
+
+def test_interference_table_has_one_row_per_snapshot(tiny_run):
+    table = ray.interference_table([tiny_run])
+    assert table.iteration.tolist() == [0, 10, 20] and (table.seed == 0).all()
+    assert set(table["where"]) <= set(ray.WHERE)
+    res = ray.snapshot_interference(tiny_run)
+    assert np.allclose(table.cancellation, res["cancellation"])
+    assert list(ray.interference_medians(table).columns) == list(ray.MEASURES)
+
+
+def test_lstm_table_scores_each_run_in_both_metrics(tiny_lstm_runs):
+    table = ray.lstm_table(tiny_lstm_runs, threshold=0.5)
+    assert [(m, s) for m, s in zip(table.metric, table.seed)] == [("mse", 0), ("mse", 1), ("l1", 0), ("l1", 1)]
+    for run, row in zip(tiny_lstm_runs, table.itertuples()):
+        its, e_mse = ray.snapshot_error(run, "mse")
+        assert row.final_mse == e_mse[-1] and row.final_l1 == ray.snapshot_error(run, "l1")[1][-1]
+        assert np.isnan(row.to_threshold) or row.to_threshold in its
+    nums = ray.lstm_numbers(table, ray.QUICK, threshold=0.5)
+    assert nums["lstm_iterations"] == 1200 and 0 <= nums["l1_reached"] <= 2
+
+
+def test_lstm_figures_draw(tiny_lstm_runs):
+    from badgerlib import plots
+
+    _, axes = plots.figure(ncols=2)
+    ray.plot_lstm_errors(tiny_lstm_runs, axes, threshold=0.5)
+    assert len(axes[0].get_lines()) == len(tiny_lstm_runs) + 1
