@@ -1,0 +1,696 @@
+"""Appendix A, why trust the estimators: every estimator of :mod:`badgerlib.analysis` run on
+cases whose answer is known exactly, across seeds, sample sizes and dimensions.
+
+The appendix trains nothing (:func:`configs` is empty). Its experiments, in the order the
+appendix runs them:
+
+* :func:`gaussian_case` - the Gaussian copula against the closed forms of Gaussian systems
+  (:func:`worst_z`, :func:`worst_error`); :func:`bias_correction` - total correlation of
+  independent experts with and without the bias correction.
+* :func:`mi_bias` - relative bias of the KSG and Gaussian-copula mutual information as the
+  dimension grows.
+* :func:`discrete_o_information` - O-information of a giant bit and of n-mod-2.
+* :func:`hurst_references`, :func:`lyapunov_references` - exponents of reference series
+  against their shuffled surrogates.
+* :func:`plateau_staircase` - :func:`~badgerlib.analysis.dynamics.find_plateaus` on a
+  synthetic staircase.
+* :func:`ray_toy` - the two-component ray-interference toy, supervised against RL.
+
+:func:`bias_correction`, :func:`discrete_o_information` and :func:`lyapunov_references` draw
+from one generator the appendix creates from its seed, in that order: call them in another
+order and their numbers change (the appendix's glued numbers were made this way).
+
+The figures that only the appendix draws are the ``plot_...`` functions.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from badgerlib import plots
+from badgerlib.analysis import dynamics, info, interference
+from badgerlib.analysis.dynamics import Plateau, SurrogateResult
+from badgerlib.config import RunConfig
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The sizes of one mode (quick or full) of the appendix.
+
+    Fields
+    ------
+    seeds: repetitions behind every error bar (Gaussian systems, Hurst exponents).
+    n_samples: samples per estimate in the sweep over Gaussian systems.
+    gauss_systems: the Gaussian systems, as (experts, dims per expert).
+    sample_sizes: the sample sizes of the sweep over samples (8 experts x 2 dims).
+    ksg_dims: dimensions of each of the two variables in the KSG comparison.
+    ksg_samples: samples per estimate in the KSG comparison.
+    ksg_seeds: repetitions in the KSG comparison.
+    discrete_vars: numbers of binary variables of the discrete systems.
+    discrete_samples: samples of each discrete system.
+    series_len: points per reference series (Hurst, Lyapunov).
+    n_surrogates: shuffled surrogates per test (one-sided p-value floor 1 / (n_surrogates + 1)).
+    grid: starts per axis of the ray-interference toy.
+
+    Example
+    -------
+    >>> QUICK.gauss_systems[-1], FULL.n_surrogates
+    ((16, 4), 99)
+    """
+
+    seeds: int
+    gauss_systems: tuple
+    sample_sizes: tuple
+    ksg_dims: tuple
+    ksg_samples: int
+    ksg_seeds: int
+    series_len: int
+    n_surrogates: int
+    grid: int
+    n_samples: int = 2000
+    discrete_vars: tuple = (3, 4, 5, 6)
+    discrete_samples: int = 20000
+
+
+#: Quick mode: the whole appendix in about a minute on 2 cores.
+QUICK = Sizes(seeds=5, gauss_systems=((2, 1), (4, 2), (8, 2), (8, 4), (16, 4)),
+              sample_sizes=(250, 500, 1000, 2000, 5000), ksg_dims=(1, 2, 4, 8), ksg_samples=1000,
+              ksg_seeds=10, series_len=1000, n_surrogates=39, grid=10)
+
+#: Full mode: more seeds, larger systems and samples, longer series, more surrogates.
+FULL = Sizes(seeds=20, gauss_systems=((2, 1), (4, 2), (8, 2), (8, 4), (16, 4), (32, 4)),
+             sample_sizes=(250, 500, 1000, 2000, 5000, 10000, 20000), ksg_dims=(1, 2, 4, 8, 12, 16),
+             ksg_samples=2000, ksg_seeds=20, series_len=3000, n_surrogates=99, grid=25)
+
+
+def sizes(quick: bool = True) -> Sizes:
+    """:data:`QUICK` or :data:`FULL`.
+
+    Example
+    -------
+    >>> sizes(True).seeds, sizes(False).seeds
+    (5, 20)
+    """
+    if not isinstance(quick, (bool, np.bool_)):
+        raise ValueError(f"quick = {quick!r}: must be True or False")
+    return QUICK if quick else FULL
+
+
+def configs(quick: bool = True) -> dict[str, list[RunConfig]]:
+    """The runs the appendix needs: none (every case is synthetic).
+
+    Example
+    -------
+    >>> configs(False)
+    {}
+    """
+    sizes(quick)
+    return {}
+
+
+# --------------------------------------------------------------------- Gaussian systems
+#: The measures the appendix checks, with their short names in the figures.
+MEASURES = {"total_correlation": "TC", "binding_information": "B", "o_information": "O"}
+
+#: An estimate passes when it is within this many expected standard deviations (plus 0.01 nats).
+TOLERANCE_SD = 5
+
+
+@dataclass(frozen=True)
+class GaussianCase:
+    """One Gaussian system of ``experts`` x ``dims`` measured over seeds.
+
+    truth: the closed form of each measure (nats). estimates: each measure's estimates over
+    seeds, ``(seeds,)`` arrays, from ``n_samples`` samples each.
+
+    Example
+    -------
+    >>> c = GaussianCase(2, 1, 100, {"total_correlation": 0.5}, {"total_correlation": np.array([0.4, 0.6])})
+    >>> c.errors("total_correlation").round(2).tolist(), c.label
+    ([-0.1, 0.1], '2x1')
+    """
+
+    experts: int
+    dims: int
+    n_samples: int
+    truth: dict
+    estimates: dict
+
+    @property
+    def label(self) -> str:
+        """``"<experts>x<dims>"``."""
+        return f"{self.experts}x{self.dims}"
+
+    def errors(self, measure: str) -> np.ndarray:
+        """Estimate minus truth, per seed (nats)."""
+        return self.estimates[measure] - self.truth[measure]
+
+    def expected_sd(self, measure: str) -> float:
+        """The sampling standard deviation expected of one estimate
+        (:func:`badgerlib.analysis.info.gaussian_estimate_sd`)."""
+        return info.gaussian_estimate_sd(self.truth[measure], self.n_samples, measure=measure)
+
+    def tolerance(self, measure: str) -> float:
+        """The largest error allowed: 0.01 nats plus :data:`TOLERANCE_SD` expected sds."""
+        return 0.01 + TOLERANCE_SD * self.expected_sd(measure)
+
+    def z_scores(self, measure: str) -> np.ndarray:
+        """Absolute errors in expected standard deviations, per seed."""
+        return abs(self.estimates[measure] - self.truth[measure]) / self.expected_sd(measure)
+
+
+def gaussian_sample(cov, n: int, seed: int) -> np.ndarray:
+    """``n`` samples of N(0, ``cov``), shape ``(n, len(cov))``.
+
+    Example
+    -------
+    >>> x = gaussian_sample([[1.0, 0.9], [0.9, 1.0]], 5000, seed=0)
+    >>> x.shape, round(float(np.corrcoef(x.T)[0, 1]), 1)
+    ((5000, 2), 0.9)
+    """
+    return np.random.default_rng(seed).standard_normal((n, len(cov))) @ np.linalg.cholesky(cov).T
+
+
+def gaussian_case(experts: int, dims: int, n_samples: int, seeds: int) -> GaussianCase:
+    """The Gaussian-copula estimates of a random Gaussian system (``info.random_covariance``,
+    coupling 1, seeded by its size ``experts * dims``) against its closed forms, over seeds
+    0..seeds-1 of ``n_samples`` samples each.
+
+    Example
+    -------
+    >>> c = gaussian_case(2, 1, 500, seeds=2)
+    >>> c.estimates["total_correlation"].shape
+    (2,)
+    >>> bool(np.all(np.abs(c.errors("total_correlation")) < c.tolerance("total_correlation")))
+    True
+    """
+    cov = info.random_covariance(experts * dims, coupling=1.0, seed=experts * dims)
+    parts = [dims] * experts
+    truth = info.gaussian_closed_form(cov, parts).as_dict()
+    splits = np.cumsum(parts)[:-1]
+    est = [info.information_summary(np.split(gaussian_sample(cov, n_samples, s), splits, axis=1)).as_dict()
+           for s in range(seeds)]
+    return GaussianCase(experts, dims, n_samples, truth, {k: np.array([e[k] for e in est]) for k in est[0]})
+
+
+def worst_z(cases: Sequence[GaussianCase]) -> float:
+    """The largest error of any single estimate of :data:`MEASURES`, in expected sds.
+
+    Example
+    -------
+    >>> c = GaussianCase(2, 1, 1000, {"total_correlation": 0.0, "binding_information": 0.0,
+    ...                  "o_information": 0.0}, {k: np.zeros(2) for k in MEASURES})
+    >>> worst_z([c]) + 0.0
+    0.0
+    """
+    return float(np.max(np.concatenate([c.z_scores(k) for c in cases for k in MEASURES])))
+
+
+def worst_error(cases: Sequence[GaussianCase]) -> float:
+    """The largest absolute error of any single estimate of :data:`MEASURES` (nats).
+
+    Example
+    -------
+    >>> c = GaussianCase(2, 1, 1000, {k: 0.5 for k in MEASURES}, {k: np.array([0.4, 0.55]) for k in MEASURES})
+    >>> round(worst_error([c]), 3)
+    0.1
+    """
+    return max(float(np.max(np.abs(c.errors(k)))) for c in cases for k in MEASURES)
+
+
+def bias_correction(rng: np.random.Generator, samples: int = 300, experts: int = 16,
+                    dims: int = 4) -> tuple[float, float]:
+    """Total correlation of ``experts`` independent Gaussian experts of ``dims`` dims seen
+    through ``samples`` samples (truth 0), without and with the bias correction. Draws from
+    ``rng``.
+
+    Example
+    -------
+    >>> raw, corrected = bias_correction(np.random.default_rng(0))
+    >>> raw > 2.0, abs(corrected) < 0.3
+    (True, True)
+    """
+    independent = rng.standard_normal((samples, experts, dims))
+    return (info.total_correlation(independent, bias_correct=False), info.total_correlation(independent))
+
+
+def plot_gaussian(by_system: Sequence[GaussianCase], by_size: Sequence[GaussianCase], axes=None):
+    """Left: estimates (mean and sd over seeds) against closed forms, one point per system
+    and measure. Right: the error of one system as the samples grow, with the tolerance band
+    of total correlation.
+
+    Example
+    -------
+    >>> axes = plot_gaussian([gaussian_case(2, 1, 200, 2)], [gaussian_case(2, 1, n, 2) for n in (200, 400)])
+    """
+    if axes is None:
+        _, axes = plots.figure(ncols=2, height=3.6)
+    ax1, ax2 = axes
+    colors = plots.PALETTE
+    top = max(c.truth[k] for c in by_system for k in MEASURES) * 1.08
+    ax1.plot([-0.2, top], [-0.2, top], color="0.6", lw=1, ls="--", label="estimate = truth")
+    for i, (key, label) in enumerate(MEASURES.items()):
+        ax1.errorbar([c.truth[key] for c in by_system], [c.estimates[key].mean() for c in by_system],
+                     yerr=[c.estimates[key].std() for c in by_system], fmt="o", ms=4, capsize=3,
+                     color=colors[i], label=label)
+    for c in by_system:
+        tc = c.truth["total_correlation"]
+        ax1.annotate(c.label, (tc, tc), textcoords="offset points", xytext=(-6, 6), fontsize=7, ha="right",
+                     color=colors[0])
+    ax1.set(xlabel="closed-form value (nats)", ylabel="estimate (nats)",
+            title=f"Gaussian copula, {by_system[0].n_samples} samples")
+    ax1.legend(loc="upper left")
+
+    ns = np.array([c.n_samples for c in by_size])
+    for i, (key, label) in enumerate(MEASURES.items()):
+        err = np.array([c.errors(key) for c in by_size])
+        ax2.errorbar(ns * (1 + 0.04 * (i - 1)), err.mean(axis=1), yerr=err.std(axis=1), fmt="o-", ms=4,
+                     capsize=3, color=colors[i], label=label)
+    band = 0.01 + TOLERANCE_SD * info.gaussian_estimate_sd(by_size[0].truth["total_correlation"], ns)
+    ax2.fill_between(ns, -band, band, color="0.85", zorder=0, label="tolerance for TC")
+    ax2.axhline(0, color="0.4", lw=1)
+    ax2.set(xscale="log", xlabel="samples", ylabel="estimate - truth (nats)",
+            title=f"{by_size[0].experts} experts x {by_size[0].dims} dims")
+    ax2.set_xticks(ns, [f"{n // 1000}k" if n >= 1000 else str(n) for n in ns])
+    ax2.minorticks_off()
+    ax2.tick_params(axis="x", labelsize=8)
+    ax2.legend(loc="lower right", ncol=2)
+    return axes
+
+
+# ------------------------------------------------------------------ mutual information
+#: Correlation of coordinate i of Y with coordinate i of X in the KSG comparison.
+MI_RHO = 0.6
+
+
+@dataclass(frozen=True)
+class MIBias:
+    """Relative bias of two mutual-information estimators on the same samples.
+
+    dims: dimensions of each of X and Y. ksg, copula: ``(len(dims), seeds)`` relative errors,
+    100 (estimate / truth - 1), in %.
+
+    Example
+    -------
+    >>> b = MIBias(np.array([1]), np.array([[1.0, 3.0]]), np.array([[0.0, 0.0]]), 100)
+    >>> b.joint_dims.tolist(), b.ksg_se.round(3).tolist()
+    ([2], [1.0])
+    """
+
+    dims: np.ndarray
+    ksg: np.ndarray
+    copula: np.ndarray
+    n_samples: int
+
+    @property
+    def joint_dims(self) -> np.ndarray:
+        """Joint dimensions of (X, Y)."""
+        return 2 * self.dims
+
+    @property
+    def ksg_se(self) -> np.ndarray:
+        """Standard error of the KSG mean bias, per dimension."""
+        return self.ksg.std(axis=1, ddof=1) / np.sqrt(self.ksg.shape[1])
+
+    @property
+    def copula_se(self) -> np.ndarray:
+        """Standard error of the copula's mean bias, per dimension."""
+        return self.copula.std(axis=1, ddof=1) / np.sqrt(self.copula.shape[1])
+
+
+def mi_bias(dims: Sequence[int], n_samples: int, seeds: int, rho: float = MI_RHO) -> MIBias:
+    """Relative bias of the KSG (k = 3) and Gaussian-copula mutual information between X and
+    Y of ``d`` dims each, coordinate i of Y correlated ``rho`` with coordinate i of X, so that
+    I(X;Y) = -d/2 ln(1 - rho^2). Seed s draws its samples from seed 1000 + s.
+
+    Example
+    -------
+    >>> b = mi_bias([1], 500, seeds=2)
+    >>> b.ksg.shape, bool(np.all(np.abs(b.copula) < 25))
+    ((1, 2), True)
+    """
+    ksg, copula = [], []
+    for d in dims:
+        truth = -0.5 * d * np.log(1 - rho ** 2)
+        k_row, g_row = [], []
+        for s in range(seeds):
+            r = np.random.default_rng(1000 + s)
+            x = r.standard_normal((n_samples, d))
+            y = rho * x + np.sqrt(1 - rho ** 2) * r.standard_normal((n_samples, d))
+            k_row.append(info.mutual_information(x, y, method="ksg") / truth - 1)
+            g_row.append(info.mutual_information(x, y) / truth - 1)
+        ksg.append(k_row)
+        copula.append(g_row)
+    return MIBias(np.array(dims), 100 * np.array(ksg), 100 * np.array(copula), n_samples)
+
+
+def plot_mi_bias(bias: MIBias, ax=None):
+    """Mean and sd over seeds of each estimator's relative bias against the joint dimension.
+
+    Example
+    -------
+    >>> ax = plot_mi_bias(MIBias(np.array([1, 2]), np.zeros((2, 2)), np.ones((2, 2)), 100))
+    """
+    if ax is None:
+        _, ax = plots.figure(height=3.2)
+    colors, joint = plots.PALETTE, bias.joint_dims
+    ax.errorbar(joint, bias.copula.mean(axis=1), yerr=bias.copula.std(axis=1), fmt="o-", capsize=3,
+                color=colors[0], label="Gaussian copula (default)")
+    ax.errorbar(joint, bias.ksg.mean(axis=1), yerr=bias.ksg.std(axis=1), fmt="s-", capsize=3, color=colors[3],
+                label="KSG, k = 3")
+    ax.axhline(0, color="0.4", lw=1)
+    ax.set(xlabel="joint dimensions of (X, Y)", ylabel="relative bias of I(X;Y) (%)",
+           title=f"Mutual information bias, {bias.n_samples} samples")
+    ax.legend(loc="lower left")
+    return ax
+
+
+# -------------------------------------------------------------------- discrete systems
+def discrete_o_information(n_vars: Sequence[int], n_samples: int, rng: np.random.Generator) -> pd.DataFrame:
+    """O-information (binned, Miller-Madow) of two systems of ``n`` binary variables, one row
+    per ``n``: ``n``, ``exact`` ((n - 2) ln 2), ``giant`` (every variable a copy of one coin:
+    redundancy, exact +``exact``), ``parity`` (n - 1 coins and their parity: synergy, exact
+    -``exact``). Draws from ``rng``.
+
+    Example
+    -------
+    >>> t = discrete_o_information([3], 5000, np.random.default_rng(0))
+    >>> round(worst_discrete_error(t), 1) + 0.0, bool(t.giant[0] > 0 > t.parity[0])
+    (0.0, True)
+    """
+    giant, parity = [], []
+    for n in n_vars:
+        coin = rng.integers(0, 2, size=(n_samples, 1))
+        with warnings.catch_warnings():  # copies of one coin are duplicated variables by design
+            warnings.simplefilter("ignore", info.DegenerateDataWarning)
+            giant.append(info.o_information(np.repeat(coin, n, axis=1), method="binned"))
+        free = rng.integers(0, 2, size=(n_samples, n - 1))
+        parity.append(info.o_information(np.c_[free, free.sum(axis=1) % 2], method="binned"))
+    exact = (np.array(n_vars) - 2) * np.log(2)
+    return pd.DataFrame({"n": list(n_vars), "exact": exact, "giant": giant, "parity": parity})
+
+
+def worst_discrete_error(table: pd.DataFrame) -> float:
+    """The largest error of :func:`discrete_o_information`'s estimates against their exact
+    values (nats).
+
+    Example
+    -------
+    >>> round(worst_discrete_error(pd.DataFrame({"exact": [1.0], "giant": [1.1], "parity": [-1.0]})), 3)
+    0.1
+    """
+    exact = table.exact.to_numpy()
+    return float(max(np.abs(table.giant.to_numpy() - exact).max(), np.abs(table.parity.to_numpy() + exact).max()))
+
+
+def plot_discrete(table: pd.DataFrame, ax=None):
+    """Estimated (markers) and exact (dashed) O-information of the two discrete systems.
+
+    Example
+    -------
+    >>> ax = plot_discrete(pd.DataFrame({"n": [3], "exact": [0.7], "giant": [0.7], "parity": [-0.7]}))
+    """
+    if ax is None:
+        _, ax = plots.figure(height=3.0)
+    colors, n = plots.PALETTE, table.n.tolist()
+    ax.plot(n, table.exact, "k--", lw=1, label="exact: $\\pm(n-2)\\ln 2$")
+    ax.plot(n, -table.exact, "k--", lw=1)
+    ax.plot(n, table.giant, "o", ms=7, color=colors[1], label="giant bit (redundancy)")
+    ax.plot(n, table.parity, "s", ms=7, color=colors[2], label="n-mod-2 (synergy)")
+    ax.axhline(0, color="0.4", lw=1)
+    ax.set(xlabel="number of variables n", ylabel="O-information (nats)", xticks=n,
+           title="O-information sign on discrete systems")
+    ax.legend(loc="upper left")
+    return ax
+
+
+# ------------------------------------------------------------------- reference series
+class HurstReference(NamedTuple):
+    """A reference series' true Hurst exponent, its estimates over seeds and the two-sided
+    surrogate test of seed 0's series; ``label`` names it in the figure."""
+
+    label: str
+    truth: float
+    estimates: np.ndarray
+    test: SurrogateResult
+
+
+class LyapunovReference(NamedTuple):
+    """A reference series' true largest Lyapunov exponent (None: it has none) and the
+    one-sided surrogate test of its estimate; ``label`` names it in the figure."""
+
+    label: str
+    truth: float | None
+    test: SurrogateResult
+
+
+def hurst_references(length: int, seeds: int, n_surrogates: int, seed: int = 0) -> dict[str, HurstReference]:
+    """Hurst exponents (R/S) of white noise (``"white"``, H = 0.5) and fractional Gaussian
+    noise (``"fgn 0.3"``, ``"fgn 0.8"``) of ``length`` points: estimates on seeds
+    0..seeds-1, and seed 0's series against ``n_surrogates`` shuffles (surrogate seed ``seed``).
+
+    Example
+    -------
+    >>> h = hurst_references(300, seeds=2, n_surrogates=3)
+    >>> list(h), h["white"].estimates.shape
+    (['white', 'fgn 0.3', 'fgn 0.8'], (2,))
+    """
+    makers = {
+        "white": ("white noise\n(H = 0.5)", 0.5, lambda s: np.random.default_rng(s).standard_normal(length)),
+        "fgn 0.3": ("fGn\n(H = 0.3)", 0.3, lambda s: dynamics.fractional_gaussian_noise(length, 0.3, seed=s)),
+        "fgn 0.8": ("fGn\n(H = 0.8)", 0.8, lambda s: dynamics.fractional_gaussian_noise(length, 0.8, seed=s)),
+    }
+    out = {}
+    for key, (label, truth, make) in makers.items():
+        estimates = np.array([dynamics.hurst_exponent(make(s)) for s in range(seeds)])
+        test = dynamics.surrogate_test(make(0), dynamics.hurst_exponent, n_surrogates, kind="shuffle",
+                                       alternative="two-sided", seed=seed)
+        out[key] = HurstReference(label, truth, estimates, test)
+    return out
+
+
+def lyapunov_references(length: int, n_surrogates: int, rng: np.random.Generator,
+                        seed: int = 0) -> dict[str, LyapunovReference]:
+    """Largest Lyapunov exponents (Rosenstein) of the logistic map at r = 4 (``"logistic"``,
+    ln 2), the Hénon map (``"henon"``, 0.419), a damped oscillation (``"damped"``, -0.005)
+    and white noise from ``rng`` (``"noise"``, none), each against ``n_surrogates`` shuffles
+    (surrogate seed ``seed``).
+
+    Example
+    -------
+    >>> lyap = lyapunov_references(300, 3, np.random.default_rng(0))
+    >>> list(lyap), round(float(lyap["logistic"].truth), 3)
+    (['logistic', 'henon', 'damped', 'noise'], 0.693)
+    """
+    series = {
+        "logistic": ("logistic\n(ln 2)", np.log(2), dynamics.logistic_map(length)),
+        "henon": ("Hénon\n(0.419)", 0.419, dynamics.henon_map(length)),
+        "damped": ("damped osc.\n(-0.005)", -0.005, dynamics.damped_oscillation(length, decay=0.005)),
+        "noise": ("white noise\n(none)", None, rng.standard_normal(length)),
+    }
+    return {key: LyapunovReference(label, truth, dynamics.surrogate_test(x, dynamics.lyapunov_exponent,
+                                                                         n_surrogates, kind="shuffle", seed=seed))
+            for key, (label, truth, x) in series.items()}
+
+
+def _surrogate_dots(ax, i: int, test: SurrogateResult) -> None:
+    jitter = np.linspace(-0.12, 0.12, len(test.surrogates))
+    ax.plot(i + 0.2 + jitter / 2, test.surrogates, ".", color="0.65", ms=4,
+            label="shuffled surrogates" if i == 0 else None)
+
+
+def plot_hurst(hurst: dict[str, HurstReference], ax=None):
+    """Each series' Hurst estimates over seeds (blue), its true value (black), the shuffled
+    surrogates of its first seed (grey) and the two-sided p-value.
+
+    Example
+    -------
+    >>> ax = plot_hurst(hurst_references(300, seeds=2, n_surrogates=3))
+    """
+    if ax is None:
+        _, ax = plots.figure(height=3.8)
+    for i, ref in enumerate(hurst.values()):
+        _surrogate_dots(ax, i, ref.test)
+        ax.plot(np.full(len(ref.estimates), i - 0.15), ref.estimates, "o", color=plots.PALETTE[0], ms=5,
+                alpha=0.8, label=f"estimate ({len(ref.estimates)} seeds)" if i == 0 else None)
+        ax.hlines(ref.truth, i - 0.35, i + 0.05, color="k", lw=2, label="true H" if i == 0 else None)
+        ax.annotate(f"p = {ref.test.p_value:.2g}", (i, 0.95), ha="center", fontsize=8)
+    ax.set(xticks=range(len(hurst)), xticklabels=[ref.label for ref in hurst.values()], ylim=(0.15, 1.0),
+           ylabel="Hurst exponent", title="Hurst (R/S)")
+    ax.tick_params(axis="x", labelsize=8)
+    ax.legend(loc="lower right", fontsize=7)
+    return ax
+
+
+def plot_lyapunov(lyapunov: dict[str, LyapunovReference], ax=None):
+    """Each series' Lyapunov estimate (red), its true exponent (black), its shuffled
+    surrogates (grey) and the one-sided p-value.
+
+    Example
+    -------
+    >>> ax = plot_lyapunov(lyapunov_references(300, 3, np.random.default_rng(0)))
+    """
+    if ax is None:
+        _, ax = plots.figure(height=3.8)
+    for i, ref in enumerate(lyapunov.values()):
+        _surrogate_dots(ax, i, ref.test)
+        ax.plot(i - 0.15, ref.test.statistic, "o", color=plots.PALETTE[3], ms=6, label="estimate" if i == 0 else None)
+        if ref.truth is not None:
+            ax.hlines(ref.truth, i - 0.35, i + 0.05, color="k", lw=2, label="true exponent" if i == 0 else None)
+        ax.annotate(f"p = {ref.test.p_value:.2g}", (i, 0.82), ha="center", fontsize=8)
+    ax.axhline(0, color="0.4", lw=1)
+    ax.set(xticks=range(len(lyapunov)), xticklabels=[ref.label for ref in lyapunov.values()], ylim=(-0.15, 0.9),
+           ylabel="largest Lyapunov exponent (1/step)", title="Lyapunov (Rosenstein)")
+    ax.tick_params(axis="x", labelsize=8)
+    ax.legend(loc="upper right", fontsize=7, bbox_to_anchor=(1.0, 0.78))
+    return ax
+
+
+# --------------------------------------------------------------------------- plateaus
+#: The staircase's levels: those the prototype measured for N = 6 (zeros level 1/3, then one
+#: dimension solved at a time).
+STAIRCASE_LEVELS = (1 / 3, 0.278, 0.22, 0.17, 0.116, 0.06, 0.01)
+#: Points on each level, ramps included.
+STAIRCASE_LENGTHS = (600, 450, 300, 500, 350, 400, 800)
+
+
+@dataclass(frozen=True)
+class StaircaseCheck:
+    """A synthetic staircase, its true plateaus ((start, end), end inclusive), the plateaus
+    :func:`~badgerlib.analysis.dynamics.find_plateaus` found in it and its smoothing window.
+
+    Example
+    -------
+    >>> check = StaircaseCheck(np.ones(10), [(0, 4)], [Plateau(1, 5, 1.0, None)], 5)
+    >>> check.boundary_error
+    1
+    """
+
+    curve: np.ndarray
+    true_plateaus: list
+    found: list
+    window: int
+
+    @property
+    def boundary_error(self) -> float:
+        """The largest distance of a found boundary from the true one (inf if the counts differ)."""
+        if len(self.found) != len(self.true_plateaus):
+            return np.inf
+        return max(max(abs(p.start - a), abs(p.end - b)) for p, (a, b) in zip(self.found, self.true_plateaus))
+
+
+def plateau_staircase(seed: int = 0, levels: Sequence[float] = STAIRCASE_LEVELS,
+                      lengths: Sequence[int] = STAIRCASE_LENGTHS, transition: int = 30,
+                      noise: float = 0.1) -> StaircaseCheck:
+    """:func:`~badgerlib.analysis.dynamics.find_plateaus` on a staircase of ``levels`` held
+    for ``lengths`` points, ``transition``-point ramps and ``noise`` multiplicative noise.
+
+    Example
+    -------
+    >>> check = plateau_staircase(levels=(1.0, 0.1), lengths=(500, 500), noise=0.05)
+    >>> len(check.found), check.boundary_error <= check.window
+    (2, True)
+    """
+    curve, truth = dynamics.step_curve(list(levels), list(lengths), transition=transition, noise=noise, seed=seed)
+    return StaircaseCheck(curve, truth, dynamics.find_plateaus(curve), max(5, len(curve) // 100))
+
+
+def plot_staircase(check: StaircaseCheck, ax=None):
+    """The noisy staircase (grey), the plateaus found (bands at their level), their escapes
+    (triangles) and the true boundaries (dotted).
+
+    Example
+    -------
+    >>> ax = plot_staircase(plateau_staircase(levels=(1.0, 0.1), lengths=(500, 500)))
+    """
+    if ax is None:
+        _, ax = plots.figure(height=3.4)
+    colors = plots.PALETTE
+    ax.plot(check.curve, color="0.6", lw=0.6, label="loss (10 % noise)")
+    for i, p in enumerate(check.found):
+        ax.axvspan(p.start, p.end, color=colors[0], alpha=0.15, lw=0, label="plateau found" if i == 0 else None)
+        ax.hlines(p.level, p.start, p.end, color=colors[0], lw=2)
+        if p.escape is not None:
+            ax.plot(p.escape, p.level, "v", color=colors[3], ms=6, label="escape" if i == 0 else None)
+    for i, (a, b) in enumerate(check.true_plateaus):
+        ax.axvline(a, color="k", lw=0.8, ls=":", label="true boundaries" if i == 0 else None)
+        ax.axvline(b, color="k", lw=0.8, ls=":")
+    ax.set(yscale="log", xlabel="iteration", ylabel="loss", title="Plateaus of a synthetic staircase")
+    ax.legend(loc="lower left", ncol=2)
+    return ax
+
+
+# ----------------------------------------------------------------- ray-interference toy
+@dataclass(frozen=True)
+class RayToyCheck:
+    """The ray-interference toy from the same starts under both flows (``toy``: kind ->
+    :class:`~badgerlib.analysis.interference.RayResult`, supervised first).
+
+    Example
+    -------
+    >>> check = ray_toy(2, t_max=50)
+    >>> list(check.toy), len(check.starts)
+    (['supervised', 'rl'], 4)
+    """
+
+    starts: np.ndarray
+    toy: dict
+
+    @property
+    def saddle(self) -> dict:
+        """Median time near the saddles, per kind."""
+        return {kind: float(np.median(res.saddle_time)) for kind, res in self.toy.items()}
+
+    @property
+    def lingers(self) -> float:
+        """Share of starts from which RL spends at least ten times longer near the saddles
+        than the supervised flow (whose time counts as at least 0.1)."""
+        return float(np.mean(self.toy["rl"].saddle_time >= 10 * np.maximum(self.toy["supervised"].saddle_time, 0.1)))
+
+
+def ray_toy(grid: int, t_max: float = 600.0, rho: float = 0.0) -> RayToyCheck:
+    """Both flows of the toy from a ``grid`` x ``grid`` grid of starts spaced geometrically
+    from 0.005 to 0.3.
+
+    Example
+    -------
+    >>> check = ray_toy(3, t_max=100)
+    >>> check.saddle["rl"] > check.saddle["supervised"]
+    True
+    """
+    starts = interference.start_grid(grid, 0.005, 0.3, log=True)
+    return RayToyCheck(starts, {kind: interference.ray_interference(starts, rho=rho, kind=kind, t_max=t_max)
+                                for kind in ("supervised", "rl")})
+
+
+def plot_ray_toy(check: RayToyCheck, axes=None):
+    """One panel per flow: the trajectories coloured by basin, the starts (dots) and the
+    neighbourhoods of the saddles (grey squares); one legend under both.
+
+    Example
+    -------
+    >>> axes = plot_ray_toy(ray_toy(2, t_max=50))
+    """
+    if axes is None:
+        _, axes = plots.figure(ncols=2, height=4.0)
+    colors = plots.PALETTE
+    basin_color = {0: colors[0], 1: colors[1], 2: colors[2], -1: "0.5"}
+    for ax, (kind, res) in zip(axes, check.toy.items()):
+        for corner in ([0.8, 0.0], [0.0, 0.8]):
+            ax.add_patch(plt.Rectangle(corner, 0.2, 0.2, color="0.85", zorder=0,
+                                       label="near a saddle" if corner[0] else None))
+        for code, label in interference.BASINS.items():
+            for n, i in enumerate(np.flatnonzero(res.basin == code)):
+                ax.plot(*res.trajectories[i].T, color=basin_color[code], lw=0.7, alpha=0.7,
+                        label=label if n == 0 else None)
+        ax.plot(*check.starts.T, ".", color="k", ms=2, label="starts")
+        ax.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", xlabel="$J_1$", ylabel="$J_2$",
+               title="Supervised" if kind == "supervised" else "RL (on-policy)")
+    handles, labels = axes[1].get_legend_handles_labels()
+    axes[1].figure.legend(handles, labels, loc="outside lower center", ncol=5, fontsize=8)
+    return axes

@@ -1,0 +1,155 @@
+"""The appendix's module: its experiments reproduce the known answers at small sizes, keep
+the appendix's random streams, and its figures draw what the captions say."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from badgerlib.analysis import info  # noqa: E402
+from badgerlib.chapters import estimators  # noqa: E402
+from badgerlib.chapters.estimators import (  # noqa: E402
+    MEASURES, GaussianCase, bias_correction, configs, discrete_o_information, gaussian_case,
+    hurst_references, lyapunov_references, mi_bias, plateau_staircase, ray_toy, sizes,
+    worst_discrete_error, worst_error, worst_z,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_sizes_and_configs():
+    assert sizes(True) is estimators.QUICK and sizes(False) is estimators.FULL
+    assert configs(True) == {} and configs(False) == {}
+    full, quick = sizes(False), sizes(True)
+    assert full.seeds > quick.seeds and full.n_surrogates > quick.n_surrogates
+    assert set(quick.gauss_systems) <= set(full.gauss_systems)
+    with pytest.raises(ValueError, match="quick"):
+        sizes("full")
+
+
+def test_gaussian_case_against_its_closed_form():
+    case = gaussian_case(4, 2, 2000, seeds=3)
+    cov = info.random_covariance(8, coupling=1.0, seed=8)
+    assert case.truth == info.gaussian_closed_form(cov, [2] * 4).as_dict()
+    for key in MEASURES:
+        assert case.estimates[key].shape == (3,)
+        assert np.all(np.abs(case.errors(key)) < case.tolerance(key))
+        sd = info.gaussian_estimate_sd(case.truth[key], 2000, measure=key)
+        assert case.tolerance(key) == pytest.approx(0.01 + 5 * sd)
+        assert np.allclose(case.z_scores(key), np.abs(case.errors(key)) / sd)
+    assert worst_z([case]) == max(case.z_scores(k).max() for k in MEASURES)
+    assert worst_error([case]) == max(np.abs(case.errors(k)).max() for k in MEASURES)
+
+
+def test_gaussian_case_is_reproducible_seed_by_seed():
+    """Seed s of a case is sample seed s, whatever the number of seeds."""
+    a, b = gaussian_case(2, 1, 500, seeds=2), gaussian_case(2, 1, 500, seeds=3)
+    for key in MEASURES:
+        assert np.array_equal(a.estimates[key], b.estimates[key][:2])
+
+
+def test_worst_z_finds_the_worst_estimate():
+    truth = {k: 0.5 for k in MEASURES}
+    good = GaussianCase(2, 1, 1000, truth, {k: np.full(2, 0.5) for k in MEASURES})
+    bad = GaussianCase(2, 1, 1000, truth, {k: np.array([0.5, 0.5 + 3 * good.expected_sd(k)]) for k in MEASURES})
+    assert worst_z([good]) == 0 and worst_z([good, bad]) == pytest.approx(3.0)
+
+
+def test_bias_correction_removes_the_spurious_dependence():
+    raw, corrected = bias_correction(np.random.default_rng(1))
+    assert raw > 2.0 and abs(corrected) < 0.3
+
+
+def test_shared_generator_order_is_the_appendix_order():
+    """The three experiments that draw from the appendix's generator draw in sequence: the
+    discrete systems after the bias correction see a different stream than on a fresh one."""
+    fresh = discrete_o_information([3], 2000, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    bias_correction(rng)
+    after = discrete_o_information([3], 2000, rng)
+    again = np.random.default_rng(0)
+    bias_correction(again)
+    assert after.equals(discrete_o_information([3], 2000, again))
+    assert not after.equals(fresh)
+
+
+def test_mi_bias_copula_unbiased_and_ksg_low_at_high_dimension():
+    bias = mi_bias([1, 8], 1000, seeds=4)
+    assert bias.ksg.shape == bias.copula.shape == (2, 4)
+    assert bias.joint_dims.tolist() == [2, 16]
+    assert np.all(np.abs(bias.copula.mean(axis=1)) < 4 * bias.copula_se + 2)
+    assert bias.ksg[-1].mean() + 4 * bias.ksg_se[-1] < -10
+    assert np.allclose(bias.ksg_se, bias.ksg.std(axis=1, ddof=1) / 2)
+
+
+def test_discrete_systems_have_the_exact_signs_and_values():
+    table = discrete_o_information([3, 4], 20000, np.random.default_rng(0))
+    assert table.n.tolist() == [3, 4]
+    assert np.allclose(table.exact, [np.log(2), 2 * np.log(2)])
+    assert worst_discrete_error(table) < 0.02
+    assert (table.giant > 0).all() and (table.parity < 0).all()
+
+
+def test_reference_exponents():
+    hurst = hurst_references(600, seeds=2, n_surrogates=3, seed=0)
+    assert [h.truth for h in hurst.values()] == [0.5, 0.3, 0.8]
+    assert np.all(np.abs(hurst["white"].estimates - 0.5) < 0.15)
+    assert hurst["fgn 0.8"].estimates.min() > hurst["fgn 0.3"].estimates.max()
+    assert hurst["white"].test.alternative == "two-sided" and len(hurst["white"].test.surrogates) == 3
+    lyap = lyapunov_references(600, 3, np.random.default_rng(0))
+    assert abs(lyap["logistic"].test.statistic - np.log(2)) < 0.1
+    assert lyap["damped"].test.statistic <= 0 and lyap["noise"].truth is None
+    assert lyap["logistic"].test.alternative == "greater"
+
+
+def test_plateau_staircase_finds_every_plateau():
+    check = plateau_staircase(seed=0)
+    assert len(check.true_plateaus) == len(estimators.STAIRCASE_LEVELS)
+    assert len(check.found) == len(check.true_plateaus)
+    assert check.boundary_error <= check.window == len(check.curve) // 100
+    assert check.found[-1].escape is None
+
+
+def test_boundary_error_is_infinite_when_counts_differ():
+    check = estimators.StaircaseCheck(np.ones(10), [(0, 4), (6, 9)], [], 5)
+    assert check.boundary_error == np.inf
+
+
+def test_ray_toy_rl_lingers_near_the_saddles():
+    check = ray_toy(4, t_max=300)
+    sup, rl = check.toy["supervised"], check.toy["rl"]
+    assert len(check.starts) == 16 and sup.kind == "supervised" and rl.kind == "rl"
+    assert check.saddle == {"supervised": float(np.median(sup.saddle_time)), "rl": float(np.median(rl.saddle_time))}
+    assert check.lingers == np.mean(rl.saddle_time >= 10 * np.maximum(sup.saddle_time, 0.1))
+    assert check.saddle["rl"] > 10 * max(check.saddle["supervised"], 0.1)
+
+
+def test_figures_draw_every_series():
+    by_system = [gaussian_case(2, 1, 300, 2), gaussian_case(4, 2, 300, 2)]
+    by_size = [gaussian_case(8, 2, n, 2) for n in (300, 1500)]
+    ax1, ax2 = estimators.plot_gaussian(by_system, by_size)
+    assert len(ax1.containers) == len(MEASURES) == len(ax2.containers)
+    assert [t.get_text() for t in ax1.texts] == ["2x1", "4x2"]
+    assert ax1.get_title() == "Gaussian copula, 300 samples" and ax2.get_title() == "8 experts x 2 dims"
+    assert [t.get_text() for t in ax2.get_xticklabels()] == ["300", "1k"]
+
+    hurst = hurst_references(300, seeds=2, n_surrogates=3)
+    ax = estimators.plot_hurst(hurst)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [h.label for h in hurst.values()]
+    ax = estimators.plot_lyapunov(lyapunov_references(300, 3, np.random.default_rng(0)))
+    assert len(ax.get_xticklabels()) == 4 and ax.get_ylim() == (-0.15, 0.9)
+
+    check = plateau_staircase(levels=(1.0, 0.1), lengths=(500, 500))
+    ax = estimators.plot_staircase(check)
+    assert ax.get_yscale() == "log"
+    axes = estimators.plot_ray_toy(ray_toy(2, t_max=50))
+    assert [a.get_title() for a in axes] == ["Supervised", "RL (on-policy)"]
+    assert len(axes[0].figure.legends) == 1
