@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from badgerlib.analysis import spectral
-from badgerlib.analysis.spectral import active_frequencies, frequency_convergence, sine_sum_target
+from badgerlib.analysis.spectral import (
+    active_frequencies, convergence_by_iteration, convergence_by_step, frequency_convergence, frequency_error,
+    sine_sum_target,
+)
 
 M = 41
 X = 2 * np.pi * np.arange(M) / M
@@ -81,6 +84,54 @@ def test_explicit_frequencies_and_errors():
         frequency_convergence(y, np.ones(M))
     with pytest.raises(ValueError, match="frequencies"):
         sine_sum_target([21], m=M)
+
+
+def learning_snapshots(learn_at, iterations, phases, ks=(1, 2, 3, 4, 5), m=21, steps=1, width=5.0):
+    """Snapshots of a learner that learns frequency k along a logistic curve centred on
+    ``learn_at[k]``: the guess at snapshot t is sum_k a_k(t) sin(k x + phi) at every inner step
+    after step 0 (the all-zeros guess). Returns the snapshots and the amplitudes a (K, F)."""
+    x = 2 * np.pi * np.arange(m) / m
+    phases = np.asarray(phases)
+    amps = 1 / (1 + np.exp(-(np.asarray(iterations)[:, None] - np.asarray(learn_at)[None]) / width))  # (K, F)
+    comps = np.stack([np.sin(k * x + phases[:, None]) for k in ks], axis=1)     # (P, F, M)
+    guess = np.einsum("tf,pfm->tpm", amps, comps)                               # (K, P, M)
+    guesses = np.repeat(guess[:, :, None, :], steps + 1, axis=2)
+    guesses[:, :, 0] = 0.0
+    return {"iterations": np.asarray(iterations), "targets": comps.sum(axis=1), "guesses": guesses}, amps
+
+
+def test_convergence_maps_recover_the_learning_curves():
+    """Over training, c_k of the last guess is the amplitude a_k(t) of each snapshot; over the
+    inner loop of the last snapshot, 0 at step 0 and a_k(T) after it."""
+    its = np.arange(0, 200, 10)
+    snaps, amps = learning_snapshots([20, 50, 80, 110, 140], its, phases=[0.3, 1.7, 4.0], steps=3)
+    assert np.allclose(convergence_by_iteration(snaps), amps, atol=1e-9)
+    assert np.allclose(convergence_by_iteration(snaps, [2, 4], step=0), 0.0, atol=1e-9)
+    by_step = convergence_by_step(snaps, (1, 2, 3, 4, 5))
+    assert by_step.shape == (4, 5)
+    assert np.allclose(by_step[0], 0.0) and np.allclose(by_step[1:], amps[-1], atol=1e-9)
+    assert np.allclose(convergence_by_step(snaps, snapshot=5)[1], amps[5], atol=1e-9)
+
+
+def test_convergence_maps_reject_what_is_not_a_runs_snapshots():
+    snaps, _ = learning_snapshots([20, 50, 80, 110, 140], np.arange(0, 50, 10), phases=[0.3, 1.7])
+    with pytest.raises(ValueError, match="snapshots has no 'targets'"):
+        convergence_by_iteration({"guesses": snaps["guesses"]})
+    with pytest.raises(ValueError, match=r"expected \(snapshots, probe tasks, steps \+ 1, M\)"):
+        convergence_by_step({"guesses": snaps["guesses"][0], "targets": snaps["targets"]})
+    with pytest.raises(ValueError, match="no snapshots"):
+        convergence_by_iteration({"guesses": snaps["guesses"][:0], "targets": snaps["targets"]})
+
+
+def test_frequency_error_closed_forms():
+    y = sine_sum_target([1, 2, 3], m=21, phase=0.4)
+    x = 2 * np.pi * np.arange(21) / 21
+    g = np.sin(x + 0.4) + 0.25 * np.sin(2 * x + 0.4) + np.sin(3 * x + 0.4 + np.pi / 2)
+    # |G - Y| / |Y|: 0; 0.75; |e^{i pi/2} - 1| = sqrt(2)
+    assert np.allclose(frequency_error(g, y), [0.0, 0.75, np.sqrt(2)], atol=1e-9)
+    assert np.allclose(frequency_error(np.zeros(21), y), 1.0, atol=1e-9)
+    with pytest.raises(ValueError, match="no power"):
+        frequency_error(g, y, frequencies=[4])
 
 
 def test_docstring_examples_run():

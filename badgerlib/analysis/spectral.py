@@ -10,6 +10,11 @@ it, and in between the fraction learned; a right amplitude at the wrong phase re
 cos(phase error). ``method="amplitude"`` gives |G_k| / |Y_k| instead, which ignores the phase.
 Everything works on batches: leading axes are kept, the grid is the last axis.
 
+A run's snapshots (guesses ``(K, P, S+1, M)`` on ``P`` probe tasks, targets ``(P, M)``) are read
+two ways: over training (:func:`convergence_by_iteration`, one inner step at every snapshot)
+and over the inner loop (:func:`convergence_by_step`, every inner step of one snapshot).
+:func:`frequency_error` is the relative error per frequency (the measure of Xu et al.).
+
 Example
 -------
 >>> import numpy as np
@@ -27,7 +32,8 @@ import numpy as np
 
 from badgerlib.checks import check_array
 
-__all__ = ["frequency_convergence", "active_frequencies", "sine_sum_target"]
+__all__ = ["frequency_convergence", "active_frequencies", "sine_sum_target", "frequency_error",
+           "convergence_by_iteration", "convergence_by_step", "snapshot_arrays", "target_frequencies"]
 
 #: A DFT bin counts as present in the target when its power exceeds this fraction of the
 #: strongest bin's (float64 leakage of an exact grid is ~1e-30 of it).
@@ -123,6 +129,21 @@ def sine_sum_target(frequencies, *, m: int = 41, phase: float = 0.0) -> np.ndarr
 
 
 def snapshot_arrays(snapshots: Mapping, fn: str) -> tuple[np.ndarray, np.ndarray]:
+    """The ``guesses`` ``(K, P, S+1, M)`` and ``targets`` ``(P, M)`` of a run's snapshots as
+    float64 arrays, or a ValueError (naming ``fn``) when they are missing or their shapes do
+    not fit together.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> g, y = snapshot_arrays({"guesses": np.zeros((2, 3, 5, 7)), "targets": np.ones((3, 7))}, "demo")
+    >>> g.shape, y.dtype
+    ((2, 3, 5, 7), dtype('float64'))
+    >>> snapshot_arrays({"guesses": np.zeros((2, 3, 5, 7))}, "demo")
+    Traceback (most recent call last):
+    ...
+    ValueError: demo: snapshots has no 'targets'; pass a run's snapshots (recorded with snapshots > 0)
+    """
     for key in ("guesses", "targets"):
         if key not in snapshots:
             raise ValueError(f"{fn}: snapshots has no {key!r}; pass a run's snapshots (recorded with snapshots > 0)")
@@ -138,6 +159,16 @@ def snapshot_arrays(snapshots: Mapping, fn: str) -> tuple[np.ndarray, np.ndarray
 
 
 def target_frequencies(targets: np.ndarray, frequencies) -> np.ndarray:
+    """``frequencies`` as a 1-D array, or, when None, every frequency the targets contain
+    (:func:`active_frequencies`).
+
+    Example
+    -------
+    >>> target_frequencies(sine_sum_target([2, 3], m=11), None).tolist()
+    [2, 3]
+    >>> target_frequencies(None, 4).tolist()
+    [4]
+    """
     return active_frequencies(targets) if frequencies is None else np.atleast_1d(np.asarray(frequencies))
 
 

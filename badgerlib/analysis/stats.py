@@ -103,8 +103,8 @@ def _tail(null: np.ndarray, observed: float, alternative: str, weights: np.ndarr
 def rank_correlation(x, y, alternative: str = "greater", n_resamples: int = 20000, seed: int = 0) -> RankTest:
     """Spearman's rank correlation between ``x`` and ``y`` with a permutation p-value.
 
-    ``y`` may hold ``inf`` (a frequency that never crossed the threshold ranks after every one
-    that did). Ties get average ranks. The p-value is exact (all orderings of ``y``) for up to
+    ``y`` may hold ``inf`` (ranked after every finite value: a frequency that never crossed
+    the threshold comes after every one that did). Ties get average ranks. The p-value is exact (all orderings of ``y``) for up to
     :data:`EXACT_MAX` pairs and sampled (``n_resamples`` orderings, seeded) above. For the
     F-principle, ``x`` is the frequency and ``y`` the crossing iteration, and
     ``alternative="greater"`` asks whether low frequencies come first.
@@ -138,10 +138,12 @@ def rank_correlation(x, y, alternative: str = "greater", n_resamples: int = 2000
 
 @dataclass(frozen=True)
 class PooledRankTest:
-    """The rank correlation between frequency and crossing iteration, pooled over seeds.
+    """Rank correlations of the same ``x`` with one ``y`` per seed (run), pooled over seeds.
+    In the F-principle chapter ``x`` is the frequency and ``y`` the iteration at which it is
+    learned.
 
     rhos: one correlation per seed; mean, sd: their mean and standard deviation (ddof 1);
-    p_value: stratified permutation test of the mean (each seed's crossings reordered
+    p_value: stratified permutation test of the mean (each seed's ``y`` reordered
     independently); per_seed_p: each seed's own p-value; alternative: the direction tested;
     exact: whether the pooled null was enumerated (else sampled, see :data:`POOLED_SUPPORT_MAX`).
     """
@@ -162,16 +164,17 @@ class PooledRankTest:
 
 def pooled_rank_test(frequencies, crossings: Sequence, alternative: str = "greater",
                     n_resamples: int = 20000, seed: int = 0) -> PooledRankTest:
-    """Pool the frequency-vs-crossing rank correlations of several seeds.
+    """Pool the rank correlations of ``frequencies`` (the shared ``x``) with each seed's
+    ``crossings`` (its ``y``) over several seeds.
 
-    ``crossings``: one array of crossing iterations per seed (as from
-    :func:`crossing_iterations`). The p-value of the mean correlation is exact while the pooled
+    ``crossings``: one array per seed, as long as ``frequencies`` (in the F-principle chapter
+    the crossing iterations of :func:`~badgerlib.analysis.components.crossing_iterations`). The p-value of the mean correlation is exact while the pooled
     null stays small: each seed's null distribution (all orderings of its crossings) is
     convolved with the others'. When the next convolution could give it more than
     :data:`POOLED_SUPPORT_MAX` distinct values it is sampled instead: ``n_resamples`` draws of
     one ordering per seed (seeded; ``exact`` is then False and p is never 0). With
-    ``alternative="greater"`` a small p-value means low frequencies are learned first
-    consistently across seeds: the F-principle holds.
+    ``alternative="greater"`` a small p-value means ``y`` grows with ``x`` consistently
+    across seeds (for frequencies and crossings: low frequencies first, the F-principle).
 
     Example
     -------
@@ -221,7 +224,8 @@ def pooled_rank_test(frequencies, crossings: Sequence, alternative: str = "great
 
 @dataclass(frozen=True)
 class Concordance:
-    """Kendall's W: do the seeds agree on the order in which frequencies are learned?
+    """Kendall's W: do the seeds (runs) agree on an order of the items (for example, the
+    order in which frequencies are learned)?
 
     w: 0 (no agreement) to 1 (identical orders), ``nan`` when every seed has all frequencies
     tied; p_value: probability of a W at least this large when each seed's order is random
@@ -233,9 +237,9 @@ class Concordance:
 
 
 def concordance(crossings: Sequence, n_resamples: int = 5000, seed: int = 0) -> Concordance:
-    """Kendall's coefficient of concordance of the seeds' crossing orders, with tie correction
-    and a permutation p-value. ``crossings``: one array (frequencies,) per seed; ``inf`` ranks
-    last.
+    """Kendall's coefficient of concordance of the orders the seeds give to the same items,
+    with tie correction and a permutation p-value. ``crossings``: one array (items,) per seed,
+    ordered by value (such as crossing iterations per frequency); ``inf`` ranks last.
 
     Example
     -------
@@ -273,6 +277,17 @@ def concordance(crossings: Sequence, n_resamples: int = 5000, seed: int = 0) -> 
 
 
 def mean_sd(values) -> tuple[float, float]:
+    """Mean and standard deviation (ddof 1) of the finite ``values`` (NaN and inf left out):
+    one number per run first, then their spread. ``nan`` where too few values remain.
+
+    Example
+    -------
+    >>> mean, sd = mean_sd([1.0, float("nan"), 3.0])
+    >>> mean, round(sd, 3)
+    (2.0, 1.414)
+    >>> mean_sd([4.0])
+    (4.0, nan)
+    """
     v = np.asarray([x for x in values if np.isfinite(x)], dtype=np.float64)
     if v.size == 0:
         return float("nan"), float("nan")

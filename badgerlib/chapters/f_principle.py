@@ -1,70 +1,221 @@
-"""F-principle measurements: when each frequency of a target is learned, and whether low
-frequencies come first.
+"""Chapter 4, the F-principle: are the low frequencies of a target learned first?
 
-The per-frequency convergence ``c_k`` of a guess (:func:`~badgerlib.analysis.spectral.frequency_convergence`,
-1.0 = learned) is read off a run's snapshots in two directions:
+The chapter trains four learners on the sine-sum guessing game (:class:`~badgerlib.SineSumGame`,
+``y_i = sum_k sin(k x_i + phi)``): a supervised LSTM fitted to one target, an LSTM
+meta-learner, an LSTM meta-learner that sees its error quantised into bins, and Micro-Badger
+(at M = 11, and at the study's M = 41). Everything the chapter needs is here:
 
-* over training (:func:`convergence_by_iteration`): ``c_k`` of the guess at one inner step
-  (the last, by default), averaged over the probe tasks, at every snapshot;
-* over the inner loop (:func:`convergence_by_step`): ``c_k`` at every inner step of one
-  snapshot (the trained model, by default).
-
-From the first, :func:`crossing_iterations` gives the iteration at which each frequency first
-reaches a threshold, and :func:`rank_correlation` the Spearman correlation between frequency
-and that iteration with an exact permutation p-value: positive and significant means low
-frequencies are learned first (the F-principle holds). :func:`pooled_rank_test` pools seeds
-(a stratified permutation test of the mean correlation), :func:`concordance` asks whether seeds
-agree on an order at all (Kendall's W), :func:`crossing_spread` how far apart in training the
-frequencies are learned, and :func:`converged_steps` how many final inner steps leave the guess
-unchanged. :func:`analyse_run` and :func:`summarise` bundle all of it per run and per learner.
-
-Everything here works on plain arrays (a run's ``snapshots`` mapping): nothing imports the
-training code.
+* its runs: :func:`sizes` (every size and hyperparameter, quick and full mode) and
+  :func:`configs` (every run, grouped by learner);
+* its per-run measurement: :func:`analyse_run` reads a run's snapshots into a
+  :class:`RunSpectrum`: the per-frequency convergence ``c_k`` over training and over the inner
+  loop (:mod:`badgerlib.analysis.spectral`), the iteration at which each frequency is learned
+  (:func:`~badgerlib.analysis.components.crossing_iterations`) and the rank correlation of
+  frequency with that iteration (:func:`~badgerlib.analysis.stats.rank_correlation`: positive
+  means low frequencies first, the F-principle);
+* its pooled numbers: :func:`summarise` pools one learner's seeds into a
+  :class:`LearnerSummary` (stratified permutation test, Kendall's W, spread, error per
+  frequency, even against odd frequencies, converged inner steps), :func:`summary_table`,
+  :func:`threshold_sensitivity`, :func:`inner_loop_table`, :func:`mirror_plateau`, and the
+  formatted numbers the text cites (:func:`setup_numbers`, :func:`learner_numbers`,
+  :func:`full_scale_numbers`);
+* its cost: :func:`learner_speeds` and :func:`full_mode_seconds`;
+* its chapter-only figures: :func:`plot_order_tests`, :func:`plot_converged_steps` (the heat maps are
+  :func:`badgerlib.plots.frequency_heatmap`).
 
 Example
 -------
+>>> groups = configs(quick=True)
+>>> {name: len(cfgs) for name, cfgs in groups.items()}       # doctest: +NORMALIZE_WHITESPACE
+{'supervised LSTM': 5, 'LSTM meta-learner': 3, 'quantised meta-learner': 3,
+ 'Micro-Badger (M = 11)': 3, 'Micro-Badger (M = 41)': 1}
 >>> import numpy as np
 >>> its = np.array([0, 10, 20, 30])
 >>> c = np.array([[0.0, 0.0, 0.0], [0.9, 0.2, 0.0], [1.0, 0.8, 0.3], [1.0, 1.0, 0.9]])
 >>> crossing_iterations(its, c, threshold=0.5).tolist()      # frequency 1, 2, 3
 [10.0, 20.0, 30.0]
->>> rank_correlation([1, 2, 3], [10, 20, 30]).rho
+>>> rank_correlation([1, 2, 3], [10, 20, 30]).rho             # low frequencies first
 1.0
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from badgerlib.analysis.components import crossing_iterations, crossing_spread
 from badgerlib.analysis.dynamics import converged_steps
 from badgerlib.analysis.spectral import (
     convergence_by_iteration, convergence_by_step, frequency_error, snapshot_arrays, target_frequencies,
 )
-from badgerlib.analysis.stats import PooledRankTest, Concordance, RankTest, concordance, mean_sd, pooled_rank_test, rank_correlation
+from badgerlib.analysis.stats import (
+    Concordance, PooledRankTest, RankTest, concordance, mean_sd, pooled_rank_test, rank_correlation,
+)
+from badgerlib.baselines import LSTMMetaLearnerConfig, SupervisedLSTMConfig
+from badgerlib.checks import check_bool, check_float, check_int
+from badgerlib.config import MicroBadgerConfig, RunConfig
+from badgerlib.sweep import estimate_seconds, seeds
+from badgerlib.tasks import SineSumGame
 
 __all__ = [
-    "RankTest", "PooledRankTest", "Concordance", "RunSpectrum", "LearnerSummary",
-    "convergence_by_iteration", "convergence_by_step", "frequency_error", "crossing_iterations",
-    "crossing_spread", "rank_correlation", "pooled_rank_test", "concordance", "converged_steps",
-    "analyse_run", "summarise", "summary_table", "estimate_seconds", "representative", "plateau",
+    "Sizes", "QUICK", "FULL", "sizes", "configs", "supervised_phases",
+    "RunSpectrum", "analyse_run", "analyse_runs", "at_threshold", "LearnerSummary", "summarise",
+    "summary_table", "threshold_sensitivity", "inner_loop_table", "representative", "plateau",
+    "mirror_plateau", "plus_minus", "setup_numbers", "learner_numbers", "full_scale_numbers",
+    "learner_speeds", "full_mode_seconds", "plot_converged_steps", "plot_order_tests",
 ]
 
 
 # ---------------------------------------------------------------------------------------------
-# Per-frequency convergence read off snapshots
+# The runs: sizes and configs of both modes
 # ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sizes:
+    """Every size and hyperparameter of the chapter in one mode (quick or full). Every value
+    the study did not publish is an assumption, chosen in short trial runs.
+
+    Fields
+    ------
+    frequencies: the k in ``y_i = sum_k sin(k x_i + phi)``.
+    m: numbers to guess (the study's size); m_badger: Micro-Badger's size in the study.
+    threshold: a frequency counts as learned at this fraction of the run's final level.
+    probe: probe tasks on which snapshots are recorded (meta-learners and Micro-Badger).
+    seeds: seeds per meta-learner and of Micro-Badger at ``m_badger``.
+    sup_seeds: seeds of the supervised LSTM (seed s also draws its target's phase).
+    sup_hidden, sup_lr, sup_iterations, sup_snapshots: the supervised LSTM.
+    meta_hidden, meta_steps, meta_lr, meta_batch, meta_iterations, meta_snapshots: the LSTM
+        meta-learner (``meta_steps`` inner steps).
+    quant_bins, quant_steps, quant_lr, quant_batch, quant_iterations, quant_snapshots: the LSTM
+        meta-learner that sees its error quantised into ``quant_bins`` bins (its hidden size is
+        ``meta_hidden``). Full mode uses lr 0.01: at 0.02 one long run overflowed a gradient.
+    mb_experts, mb_hidden, mb_links, mb_steps, mb_lr, mb_batch, mb_iterations, mb_snapshots:
+        Micro-Badger at ``m_badger``.
+    mb41_seeds, mb41_iterations: Micro-Badger at ``m`` (otherwise the same as at ``m_badger``).
+
+    Example
+    -------
+    >>> QUICK.seeds, FULL.seeds, FULL.quant_lr
+    (3, 10, 0.01)
+    """
+
+    seeds: int
+    sup_seeds: int
+    sup_iterations: int
+    meta_iterations: int
+    meta_snapshots: int
+    quant_lr: float
+    quant_batch: int
+    quant_iterations: int
+    quant_snapshots: int
+    mb_iterations: int
+    mb_snapshots: int
+    mb41_seeds: int
+    mb41_iterations: int
+    frequencies: tuple = (1, 2, 3, 4, 5)
+    m: int = 41
+    m_badger: int = 11
+    threshold: float = 0.9
+    probe: int = 16
+    sup_hidden: int = 64
+    sup_lr: float = 1e-3
+    sup_snapshots: int = 151
+    meta_hidden: int = 64
+    meta_steps: int = 40
+    meta_lr: float = 3e-3
+    meta_batch: int = 32
+    quant_bins: int = 12
+    quant_steps: int = 100
+    mb_experts: int = 8
+    mb_hidden: int = 32
+    mb_links: int = 3
+    mb_steps: int = 10
+    mb_lr: float = 3e-3
+    mb_batch: int = 32
+
+
+#: Quick mode: every learner learns within the budget (about two minutes of training on 2 cores).
+QUICK = Sizes(seeds=3, sup_seeds=5, sup_iterations=1500, meta_iterations=600, meta_snapshots=61,
+              quant_lr=2e-2, quant_batch=16, quant_iterations=800, quant_snapshots=41,
+              mb_iterations=1000, mb_snapshots=51, mb41_seeds=1, mb41_iterations=1000)
+
+#: Full mode: ten seeds per learner and longer training (about 35 minutes on 2 cores).
+FULL = Sizes(seeds=10, sup_seeds=10, sup_iterations=3000, meta_iterations=3000, meta_snapshots=101,
+             quant_lr=1e-2, quant_batch=32, quant_iterations=8000, quant_snapshots=81,
+             mb_iterations=5000, mb_snapshots=101, mb41_seeds=3, mb41_iterations=5000)
+
+
+def sizes(quick: bool = True) -> Sizes:
+    """:data:`QUICK` or :data:`FULL`.
+
+    Example
+    -------
+    >>> sizes(False).mb41_seeds, sizes(True).mb41_seeds
+    (3, 1)
+    """
+    check_bool("sizes", "quick", quick)
+    return QUICK if quick else FULL
+
+
+def supervised_phases(n: int, seed: int = 0) -> np.ndarray:
+    """The phases of the supervised LSTM's ``n`` targets (one per seed, drawn from ``seed``,
+    rounded to 3 decimals so that they print as they are stored).
+
+    Example
+    -------
+    >>> supervised_phases(3).tolist()
+    [4.002, 1.695, 0.257]
+    """
+    check_int("supervised_phases", "n", n, 1)
+    return np.random.default_rng(seed).uniform(0, 2 * np.pi, n).round(3)
+
+
+def configs(quick: bool = True, seed: int = 0) -> dict[str, list[RunConfig]]:
+    """Every run of the chapter, by learner: ``"supervised LSTM"``, ``"LSTM meta-learner"``,
+    ``"quantised meta-learner"``, ``"Micro-Badger (M = 11)"`` and ``"Micro-Badger (M = 41)"``
+    (the numbers are ``m_badger`` and ``m`` of :func:`sizes`). Seeds start at ``seed``; the
+    supervised LSTM's target phases are :func:`supervised_phases` of ``seed``.
+
+    Example
+    -------
+    >>> groups = configs(quick=False)
+    >>> [len(cfgs) for cfgs in groups.values()], groups["quantised meta-learner"][0].lr
+    ([10, 10, 10, 10, 3], 0.01)
+    >>> round(groups["supervised LSTM"][1].task.phase, 3), groups["Micro-Badger (M = 41)"][2].seed
+    (1.695, 2)
+    """
+    size = sizes(quick)
+    seed = check_int("configs", "seed", seed, 0)
+    sine = SineSumGame(m=size.m, frequencies=size.frequencies)
+    supervised = [
+        RunConfig(task=replace(sine, phase=float(phi)), model=SupervisedLSTMConfig(hidden=size.sup_hidden),
+                  inner_steps=1, iterations=size.sup_iterations, batch=1, lr=size.sup_lr, seed=seed + s,
+                  probe_batch=1, snapshots=size.sup_snapshots)
+        for s, phi in enumerate(supervised_phases(size.sup_seeds, seed))]
+    meta = RunConfig(task=sine, model=LSTMMetaLearnerConfig(hidden=size.meta_hidden), inner_steps=size.meta_steps,
+                     iterations=size.meta_iterations, batch=size.meta_batch, lr=size.meta_lr,
+                     probe_batch=size.probe, snapshots=size.meta_snapshots)
+    quantised = RunConfig(task=sine, model=LSTMMetaLearnerConfig(hidden=size.meta_hidden, quantise_bins=size.quant_bins),
+                          inner_steps=size.quant_steps, iterations=size.quant_iterations, batch=size.quant_batch,
+                          lr=size.quant_lr, probe_batch=size.probe, snapshots=size.quant_snapshots)
+    badger = RunConfig(task=replace(sine, m=size.m_badger),
+                       model=MicroBadgerConfig(experts=size.mb_experts, hidden=size.mb_hidden, links=size.mb_links),
+                       inner_steps=size.mb_steps, iterations=size.mb_iterations, batch=size.mb_batch, lr=size.mb_lr,
+                       probe_batch=size.probe, snapshots=size.mb_snapshots)
+    return {
+        "supervised LSTM": supervised,
+        "LSTM meta-learner": seeds(meta, size.seeds, start=seed),
+        "quantised meta-learner": seeds(quantised, size.seeds, start=seed),
+        f"Micro-Badger (M = {size.m_badger})": seeds(badger, size.seeds, start=seed),
+        f"Micro-Badger (M = {size.m})": seeds(badger.replace(task=sine, iterations=size.mb41_iterations),
+                                              size.mb41_seeds, start=seed),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
-# When is each frequency learned, and in which order
-# ---------------------------------------------------------------------------------------------
-
-
-# ---------------------------------------------------------------------------------------------
-# One run, one learner
+# One run: when is each frequency learned, and in which order
 # ---------------------------------------------------------------------------------------------
 
 @dataclass
@@ -125,7 +276,6 @@ def analyse_run(snapshots: Mapping, frequencies=None, threshold: float = 0.5, re
     its = np.asarray(snapshots["iterations"]) if "iterations" in snapshots else np.arange(guesses.shape[0])
     by_it = convergence_by_iteration(snapshots, ks, step)
     by_step = convergence_by_step(snapshots, ks, -1)
-    cross = crossing_iterations(its, by_it, threshold, relative)
     total = int(its[-1]) if len(its) else 0
     final_err = frequency_error(guesses[-1, :, step, :], targets, ks).mean(axis=0)
     if "feedback" in snapshots:
@@ -134,12 +284,54 @@ def analyse_run(snapshots: Mapping, frequencies=None, threshold: float = 0.5, re
         last_loss = fb[..., step].mean(axis=-1)
     else:
         probe_loss = last_loss = np.full(len(its), np.nan)
-    return RunSpectrum(frequencies=ks, iterations=its, by_iteration=by_it, by_step=by_step, crossings=cross,
-                       rank=rank_correlation(ks, cross), spread=crossing_spread(cross, max(total, 1)),
-                       final=by_it[-1], final_error=final_err, converged=converged_steps(guesses, targets, tol),
-                       probe_loss=probe_loss, total_iterations=total, threshold=threshold, relative=relative,
-                       last_loss=last_loss)
+    return RunSpectrum(frequencies=ks, iterations=its, by_iteration=by_it, by_step=by_step,
+                       **_order(ks, its, by_it, total, threshold, relative), final=by_it[-1], final_error=final_err,
+                       converged=converged_steps(guesses, targets, tol), probe_loss=probe_loss,
+                       total_iterations=total, threshold=threshold, relative=relative, last_loss=last_loss)
 
+
+def _order(ks, iterations, by_iteration, total: int, threshold: float, relative: bool) -> dict:
+    """The fields of a :class:`RunSpectrum` that depend on the threshold."""
+    cross = crossing_iterations(iterations, by_iteration, threshold, relative)
+    return dict(crossings=cross, rank=rank_correlation(ks, cross), spread=crossing_spread(cross, max(total, 1)))
+
+
+def at_threshold(run: RunSpectrum, threshold: float) -> RunSpectrum:
+    """The same run measured with another ``threshold``: its crossings, rank correlation and
+    spread recomputed from its convergence map (nothing is read from the snapshots again).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ks = np.array([1, 2])
+    >>> c = np.array([[0.0, 0.0], [0.6, 0.2], [1.0, 1.0]])
+    >>> r = RunSpectrum(ks, np.array([0, 5, 10]), c, c, np.zeros(2), rank_correlation(ks, [0, 0]), 0.0,
+    ...                 c[-1], np.zeros(2), np.zeros(3), np.zeros(3), 10)
+    >>> at_threshold(r, 0.5).crossings.tolist(), at_threshold(r, 0.9).crossings.tolist()
+    ([5.0, 10.0], [10.0, 10.0])
+    >>> at_threshold(r, 0.5).rank.rho, at_threshold(r, 0.5).spread
+    (1.0, 0.5)
+    """
+    return replace(run, **_order(run.frequencies, run.iterations, run.by_iteration, run.total_iterations,
+                                 threshold, run.relative), threshold=threshold)
+
+
+def analyse_runs(runs: Iterable, frequencies=None, threshold: float = 0.5, relative: bool = True) -> list[RunSpectrum]:
+    """:func:`analyse_run` of each run (anything with a ``snapshots`` mapping, such as a
+    :class:`~badgerlib.Run`); the snapshots each run read are released after it is measured,
+    so that a full-mode learner's films are never all in memory at once. (Reads stored runs:
+    examples in ``tests/test_chapter_f_principle.py``.)"""
+    out = []
+    for run in runs:
+        out.append(analyse_run(run.snapshots, frequencies, threshold=threshold, relative=relative))
+        if hasattr(run.snapshots, "release"):
+            run.snapshots.release()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# One learner: its seeds pooled
+# ---------------------------------------------------------------------------------------------
 
 @dataclass
 class LearnerSummary:
@@ -170,6 +362,10 @@ class LearnerSummary:
     crossed: float
     runs: list = field(default_factory=list, repr=False)
 
+    def converged_loss_significant(self, alpha: float = 0.05) -> int:
+        """How many seeds have a significant ``converged_loss`` test (p < ``alpha``)."""
+        return sum(t is not None and t.p_value < alpha for t in self.converged_loss)
+
 
 def summarise(runs: Sequence[RunSpectrum], alternative: str = "greater") -> LearnerSummary:
     """Pool the :class:`RunSpectrum` of one learner's seeds into a :class:`LearnerSummary`.
@@ -183,8 +379,8 @@ def summarise(runs: Sequence[RunSpectrum], alternative: str = "greater") -> Lear
     ...                        rank_correlation(ks, cross), crossing_spread(cross, 3), np.ones(3),
     ...                        np.zeros(3), np.zeros(4), np.zeros(4), 3)
     >>> s = summarise([fake([1, 2, 3]), fake([1, 3, 2])])
-    >>> round(s.test.mean, 3), round(s.spread, 3)
-    (0.75, 0.667)
+    >>> round(s.test.mean, 3), round(s.spread, 3), s.converged_loss_significant()
+    (0.75, 0.667, 0)
     """
     runs = list(runs)
     if not runs:
@@ -247,25 +443,6 @@ def summary_table(summaries: Mapping[str, LearnerSummary]):
     return table
 
 
-def estimate_seconds(rates: Mapping[str, float], plan: Mapping[str, tuple[int, int]], workers: int = 2) -> float:
-    """Wall time of a set of runs from measured speeds: ``rates[name]`` iterations per second of
-    one run of learner ``name``, ``plan[name] = (iterations, seeds)``; the runs shared evenly by
-    ``workers`` processes (one core each). A lower bound: it ignores snapshots and start-up.
-
-    Example
-    -------
-    >>> estimate_seconds({"a": 100.0, "b": 10.0}, {"a": (1000, 4), "b": (100, 2)}, workers=2)
-    30.0
-    """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"estimate_seconds: workers = {workers!r}; must be an integer >= 1")
-    missing = set(plan) - set(rates)
-    if missing:
-        raise ValueError(f"estimate_seconds: no measured rate for {sorted(missing)}; rates has {sorted(rates)}")
-    total = sum(iterations * seeds / rates[name] for name, (iterations, seeds) in plan.items())
-    return float(total / workers)
-
-
 def representative(runs: Sequence[RunSpectrum], by: str = "rank") -> int:
     """Index of the run to show for a learner: ``by="rank"`` the run with the median rank
     correlation (the lower median for an even count; on ties the best-trained), so a figure
@@ -321,3 +498,278 @@ def plateau(run: RunSpectrum, lo: float = 0.3, hi: float = 0.7) -> tuple[int, fl
         return 0, float("nan"), float("nan")
     loss = run.last_loss if run.last_loss is not None else np.full(len(mean_c), np.nan)
     return int(on.sum()), round(float(np.median(mean_c[on])), 12), round(float(np.median(loss[on])), 12)
+
+
+def mirror_plateau(runs: Iterable[RunSpectrum], lo: float = 0.3, hi: float = 0.7) -> tuple[list, float, float]:
+    """The intermediate plateau pooled over runs: the :func:`plateau` of every run that has one
+    (at least one snapshot in ``[lo, hi]``), and the medians over those runs of their median
+    convergence and median feedback (``nan`` when no run has a plateau). The mirror argument
+    of the chapter predicts 1/2 for both.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ks = np.array([1, 2])
+    >>> def fake(c_mid, loss_mid):
+    ...     c = np.array([[0.0, 0.0], [c_mid, c_mid], [1.0, 1.0]])
+    ...     return RunSpectrum(ks, np.arange(3), c, c, np.zeros(2), rank_correlation(ks, [0, 0]), 0.0, c[-1],
+    ...                        np.zeros(2), np.zeros(3), np.zeros(3), 2, last_loss=np.array([1.0, loss_mid, 0.0]))
+    >>> runs, c, feedback = mirror_plateau([fake(0.45, 0.5), fake(0.9, 0.1), fake(0.55, 0.6)])
+    >>> len(runs), round(c, 3), round(feedback, 3)
+    (2, 0.5, 0.55)
+    """
+    found = [p for p in (plateau(r, lo, hi) for r in runs) if p[0] > 0]
+    if not found:
+        return found, float("nan"), float("nan")
+    return found, float(np.median([p[1] for p in found])), float(np.median([p[2] for p in found]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables and the numbers the text cites
+# ---------------------------------------------------------------------------------------------
+
+def threshold_sensitivity(analyses: Mapping[str, Sequence[RunSpectrum]],
+                          thresholds: Sequence[float] = (0.5, 0.8, 0.9)) -> pd.DataFrame:
+    """One row per learner: the mean rank correlation (``rho @ t``) and the mean spread
+    (``spread @ t``) over its seeds when a frequency counts as learned at ``t`` of the run's
+    final level, for each threshold ``t`` (:func:`at_threshold`; not rounded).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ks = np.array([1, 2])
+    >>> c = np.array([[0.0, 0.0], [0.6, 0.2], [1.0, 1.0]])
+    >>> r = RunSpectrum(ks, np.array([0, 5, 10]), c, c, np.zeros(2), rank_correlation(ks, [0, 0]), 0.0,
+    ...                 c[-1], np.zeros(2), np.zeros(3), np.zeros(3), 10)
+    >>> threshold_sensitivity({"toy": [r, r]}, thresholds=(0.5, 0.9)).loc["toy"].tolist()
+    [1.0, 0.5, 0.0, 0.0]
+    """
+    rows: dict[str, dict[str, float]] = {name: {} for name in analyses}
+    for t in thresholds:
+        t = check_float("threshold_sensitivity", "threshold", t, 0.0, np.inf, lo_open=True)
+        for name, runs in analyses.items():
+            s = summarise([at_threshold(r, t) for r in runs])
+            rows[name][f"rho @ {t:.1f}"] = s.test.mean
+            rows[name][f"spread @ {t:.1f}"] = s.spread
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def inner_loop_table(analyses: Mapping[str, Sequence[RunSpectrum]], inner_steps: Mapping[str, int]) -> pd.DataFrame:
+    """One row per learner: how many of the last inner steps of the trained model (last
+    snapshot) leave the guess unchanged (:func:`~badgerlib.analysis.dynamics.converged_steps`),
+    as ``converged`` (mean over seeds), ``steps`` (``inner_steps[name]``), ``converged %``
+    (the mean as a percentage of the steps) and ``min %``, ``max %`` (over seeds).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ks = np.array([1])
+    >>> def fake(converged):
+    ...     return RunSpectrum(ks, np.arange(2), np.zeros((2, 1)), np.zeros((2, 1)), np.zeros(1),
+    ...                        rank_correlation([1, 2], [0, 0]), 0.0, np.zeros(1), np.zeros(1),
+    ...                        np.array([0.0, converged]), np.zeros(2), 1)
+    >>> inner_loop_table({"toy": [fake(30), fake(10)]}, {"toy": 40}).loc["toy"].tolist()
+    [20.0, 40.0, 50.0, 25.0, 75.0]
+    """
+    rows = {}
+    for name, runs in analyses.items():
+        steps = check_int("inner_loop_table", f"inner_steps[{name!r}]", inner_steps[name], 1)
+        final = [r.converged[-1] for r in runs]
+        fraction = [c / steps for c in final]
+        mean = float(np.mean(final))
+        rows[name] = {"converged": mean, "steps": steps, "converged %": 100 * mean / steps,
+                      "min %": 100 * float(min(fraction)), "max %": 100 * float(max(fraction))}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def plus_minus(x: float, sd: float, digits: int = 2) -> str:
+    """``x`` with its sign and ``± sd`` (only ``x`` when ``sd`` is not finite, as for one seed).
+
+    Example
+    -------
+    >>> plus_minus(0.4567, 0.1), plus_minus(-0.25, float("nan")), plus_minus(0.01, 0.002, 3)
+    ('+0.46 ± 0.10', '-0.25', '+0.010 ± 0.002')
+    """
+    return f"{x:+.{digits}f} ± {sd:.{digits}f}" if np.isfinite(sd) else f"{x:+.{digits}f}"
+
+
+def setup_numbers(size: Sizes) -> dict:
+    """The sizes the setup section cites, by glue name (``m``, ``seeds``, ``meta_lr``, ...).
+
+    Example
+    -------
+    >>> numbers = setup_numbers(QUICK)
+    >>> numbers["frequencies"], numbers["threshold_pc"], numbers["quant_iterations"]
+    ('1, 2, 3, 4, 5', '90', 800)
+    """
+    s = size
+    return dict(
+        frequencies=", ".join(map(str, s.frequencies)), m=s.m, m_badger=s.m_badger, probe=s.probe,
+        threshold=s.threshold, threshold_pc=f"{100 * s.threshold:.0f}", seeds=s.seeds, sup_seeds=s.sup_seeds,
+        sup_hidden=s.sup_hidden, sup_lr=s.sup_lr, sup_iterations=s.sup_iterations, meta_hidden=s.meta_hidden,
+        meta_steps=s.meta_steps, meta_batch=s.meta_batch, meta_lr=s.meta_lr, meta_iterations=s.meta_iterations,
+        quant_bins=s.quant_bins, quant_steps=s.quant_steps, quant_batch=s.quant_batch, quant_lr=s.quant_lr,
+        quant_iterations=s.quant_iterations, mb_experts=s.mb_experts, mb_hidden=s.mb_hidden, mb_links=s.mb_links,
+        mb_steps=s.mb_steps, mb_batch=s.mb_batch, mb_lr=s.mb_lr, mb_iterations=s.mb_iterations,
+        mb41_seeds=s.mb41_seeds, mb41_iterations=s.mb41_iterations)
+
+
+def learner_numbers(summary: LearnerSummary) -> dict[str, str]:
+    """The numbers the text cites for one learner, formatted: ``rho`` (mean ± sd), ``p``,
+    ``spread`` (% of training), ``w``, ``w_p`` (Kendall's W and its p), ``final`` (mean final
+    c), ``err_rho``, ``err_p`` (frequency against final error), ``evenodd`` (even - odd c) and
+    ``crossed`` (% of frequencies learned).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ks = np.array([1, 2, 3])
+    >>> r = RunSpectrum(ks, np.arange(2), np.zeros((2, 3)), np.zeros((2, 3)), np.array([1.0, 2, 3]),
+    ...                 rank_correlation(ks, [1, 2, 3]), 0.5, np.ones(3), np.zeros(3), np.zeros(2),
+    ...                 np.zeros(2), 2)
+    >>> numbers = learner_numbers(summarise([r, r]))
+    >>> numbers["rho"], numbers["spread"], numbers["w"], numbers["crossed"]
+    ('+1.00 ± 0.00', '50', '1.00', '100')
+    """
+    s = summary
+    return {
+        "rho": plus_minus(s.test.mean, s.test.sd), "p": f"{s.test.p_value:.2g}", "spread": f"{100 * s.spread:.0f}",
+        "w": "undefined (all tied)" if np.isnan(s.order.w) else f"{s.order.w:.2f}", "w_p": f"{s.order.p_value:.2g}",
+        "final": f"{np.mean(s.final):.2f}", "err_rho": plus_minus(s.error_test.mean, s.error_test.sd),
+        "err_p": f"{s.error_test.p_value:.2g}", "evenodd": plus_minus(s.even_minus_odd, s.even_minus_odd_sd, 3),
+        "crossed": f"{100 * s.crossed:.0f}",
+    }
+
+
+def full_scale_numbers() -> dict:
+    """What the "At full scale" section cites of :data:`FULL`, by glue name: seeds and
+    iterations per learner (thousands separated by a space).
+
+    Example
+    -------
+    >>> full_scale_numbers()["full_quant"], full_scale_numbers()["mb41_full_seeds"]
+    ('8 000', 3)
+    """
+    iterations = {"sup": FULL.sup_iterations, "meta": FULL.meta_iterations, "quant": FULL.quant_iterations,
+                  "mb": FULL.mb_iterations, "mb41": FULL.mb41_iterations}
+    out = {"full_seeds": FULL.seeds, "mb41_full_seeds": FULL.mb41_seeds}
+    out.update({f"full_{key}": f"{value:,}".replace(",", " ") for key, value in iterations.items()})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# What full mode costs
+# ---------------------------------------------------------------------------------------------
+
+def learner_speeds(runs: Mapping[str, Sequence]) -> dict[str, float]:
+    """Median training speed (outer iterations per second, from each stored run's
+    ``meta["iterations_per_second"]``) of each group of runs.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> fake = lambda speed: SimpleNamespace(meta={"iterations_per_second": speed})
+    >>> learner_speeds({"a": [fake(10.0), fake(30.0), fake(20.0)]})
+    {'a': 20.0}
+    """
+    return {name: float(np.median([r.meta["iterations_per_second"] for r in group])) for name, group in runs.items()}
+
+
+def full_mode_seconds(speeds: Mapping[str, float], seed: int = 0, workers: int = 2) -> float:
+    """Wall time of the full-mode runs (:func:`configs` with ``quick=False``) on ``workers``
+    cores, from a measured speed per group (as :func:`learner_speeds` gives, one core per run):
+    :func:`badgerlib.sweep.estimate_seconds`, a lower bound.
+
+    Example
+    -------
+    >>> speeds = dict.fromkeys(configs(quick=False), 100.0)
+    >>> round(full_mode_seconds(speeds) / 60, 1)
+    17.1
+    """
+    full = configs(quick=False, seed=seed)
+    missing = [name for name in full if name not in speeds]
+    if missing:
+        raise ValueError(f"full_mode_seconds: no speed for {missing}; speeds has {sorted(speeds)}")
+    speed = {cfg: speeds[name] for name, group in full.items() for cfg in group}
+    return estimate_seconds([cfg for group in full.values() for cfg in group], speed=speed, workers=workers)
+
+
+# ---------------------------------------------------------------------------------------------
+# The chapter's own figure
+# ---------------------------------------------------------------------------------------------
+
+def plot_converged_steps(runs: Sequence[RunSpectrum], axes, inner_steps: int):
+    """Figure 4.5: converged inner steps (:attr:`RunSpectrum.converged`) of each seed over
+    training, with their median (left), and against the probe loss at each snapshot (right;
+    the loss falls to the right). ``axes``: two matplotlib axes.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from badgerlib import plots
+    >>> ks = np.array([1])
+    >>> r = RunSpectrum(ks, np.arange(3), np.zeros((3, 1)), np.zeros((2, 1)), np.zeros(1),
+    ...                 rank_correlation([1, 2], [0, 0]), 0.0, np.zeros(1), np.zeros(1),
+    ...                 np.array([0.0, 2.0, 5.0]), np.array([1.0, 0.5, 0.2]), 2)
+    >>> fig, axes = plots.figure(ncols=2)
+    >>> axes = plot_converged_steps([r, r], axes, inner_steps=10)
+    """
+    from badgerlib.plots import PALETTE
+
+    runs = list(runs)
+    for s, run in enumerate(runs):
+        color = PALETTE[s % len(PALETTE)]
+        axes[0].plot(run.iterations, run.converged, "-", color=color, lw=0.8, alpha=0.45)
+        axes[1].plot(run.probe_loss, run.converged, "o", ms=3, color=color, alpha=0.8)
+    median = np.median([run.converged for run in runs], axis=0)
+    axes[0].plot(runs[0].iterations, median, "-", color="black", lw=2, label="median over seeds")
+    axes[0].set_xlabel("outer iteration")
+    axes[0].set_ylabel(f"converged inner steps (of {inner_steps})")
+    axes[0].legend(loc="lower left")
+    axes[1].set_xlabel("probe loss (mean feedback over inner steps)")
+    axes[1].set_ylabel("converged inner steps")
+    axes[1].invert_xaxis()
+    return axes
+
+
+def plot_order_tests(summaries: Mapping[str, LearnerSummary], axes):
+    """Figure 4.3: per learner (top to bottom in the order given), the rank correlation of
+    frequency with the iteration learned, one dot per seed with the mean ± sd (left; under each
+    name the pooled test's p-value), and the spread of each seed (right).
+    ``axes``: two matplotlib axes.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from badgerlib import plots
+    >>> ks = np.array([1, 2, 3])
+    >>> r = RunSpectrum(ks, np.arange(2), np.zeros((2, 3)), np.zeros((2, 3)), np.array([1.0, 2, 3]),
+    ...                 rank_correlation(ks, [1, 2, 3]), 0.5, np.ones(3), np.zeros(3), np.zeros(2),
+    ...                 np.zeros(2), 2)
+    >>> fig, axes = plots.figure(ncols=2)
+    >>> axes = plot_order_tests({"a": summarise([r, r]), "b": summarise([r])}, axes)
+    >>> [t.get_text() for t in axes[0].get_yticklabels()]
+    ['a\\np = 0.028', 'b\\np = 0.17']
+    """
+    from badgerlib.plots import strip_plot
+
+    names = list(summaries)
+    ypos = np.arange(len(names))[::-1]
+    dots = dict(positions=ypos, center=None, horizontal=True, ticks=False, jitter=0.12, size=25, alpha=0.7)
+    strip_plot({n: summaries[n].test.rhos for n in names}, axes[0], **dots)
+    means = [summaries[n].test.mean for n in names]
+    sds = [0.0 if np.isnan(summaries[n].test.sd) else summaries[n].test.sd for n in names]
+    axes[0].errorbar(means, ypos, xerr=sds, fmt="D", color="black", ms=6, capsize=4)
+    axes[0].axvline(0, color="0.4", lw=1, ls="--")
+    axes[0].set_xlim(-1.1, 1.1)
+    axes[0].set_yticks(ypos, [f"{n}\np = {summaries[n].test.p_value:.2g}" for n in names], fontsize=9)
+    axes[0].set_xlabel("rank correlation ρ\n(frequency, iteration learned)")
+    axes[0].set_title("low frequencies first?  (ρ > 0)", fontsize=10)
+    spreads = {n: [r.spread for r in summaries[n].runs] for n in names}
+    strip_plot(spreads, axes[1], **dots)
+    axes[1].set_yticks(ypos, [])
+    largest = np.nanmax([s for values in spreads.values() for s in values] + [np.nan])
+    axes[1].set_xlim(-0.02, max(0.1, largest * 1.15) if np.isfinite(largest) else 0.1)
+    axes[1].set_xlabel("spread: first to last frequency\nlearned (fraction of training)")
+    axes[1].set_title("learned at once?  (spread ≈ 0)", fontsize=10)
+    return axes
