@@ -35,6 +35,10 @@ from badgerlib.tasks import GuessingGame
 
 DTYPES = ("float32", "float64")
 
+#: RunConfig fields renamed after runs were stored, old name -> new name: the run store hashes
+#: them under their old names (so stored runs keep their hashes) and ``from_dict`` reads both.
+RENAMED_FIELDS = {"snapshots": "snapshot_count"}
+
 
 def torch_dtype(name: str):
     """The torch dtype for a config's dtype name.
@@ -172,8 +176,9 @@ class RunConfig:
     grad_clip: clip the gradient norm to this value (0 disables); leaving a plateau can blow up.
     seed: the one seed that controls weights, graph, tasks and noise.
     dtype: ``"float32"`` or ``"float64"``.
-    probe_batch: fixed tasks on which snapshots are recorded.
-    snapshots: how many snapshots to record, evenly spaced over training (first and last
+    probe_batch: how many fixed probe tasks snapshots are recorded on
+        (:func:`badgerlib.run.probe_inputs` draws them).
+    snapshot_count: how many snapshots to record, evenly spaced over training (first and last
         iteration included); 0 records none.
     record_states: keep every expert's states and outputs (``hidden``, ``outputs``) in each
         snapshot. False keeps the guesses, feedback and weights only, and
@@ -202,7 +207,7 @@ class RunConfig:
     seed: int = 0
     dtype: str = "float32"
     probe_batch: int = 64
-    snapshots: int = 11
+    snapshot_count: int = 11
     record_states: bool = True
     optimizer: str = "adam"
     gradient: str = "objective"
@@ -224,7 +229,7 @@ class RunConfig:
         check_int(owner, "seed", self.seed, 0, 2**63 - 1)
         check_choice(owner, "dtype", self.dtype, DTYPES)
         check_int(owner, "probe_batch", self.probe_batch, 1, 1_000_000)
-        check_int(owner, "snapshots", self.snapshots, 0, 100_000)
+        check_int(owner, "snapshot_count", self.snapshot_count, 0, 100_000)
         check_bool(owner, "record_states", self.record_states)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"{owner}.optimizer = {self.optimizer!r}: must be one of {sorted(OPTIMIZERS)} "
@@ -255,6 +260,9 @@ class RunConfig:
         """
         data = dict(data)
         data.setdefault("kind", cls.kind)
+        for old, new in RENAMED_FIELDS.items():   # configs written before a field was renamed
+            if old in data:
+                data[new] = data.pop(old)
         return config_from_dict(data)
 
     def replace(self, **changes) -> "RunConfig":

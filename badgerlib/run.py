@@ -9,7 +9,7 @@ Snapshots are read from disk lazily, one array at a time, when first used: a tab
 long runs that only needs their histories never loads their snapshots.
 
 The model registry maps each model-config class to its constructor, so new families plug in
-with :func:`register_model`; :func:`probe_batch` gives the fixed tasks every snapshot is
+with :func:`register_model`; :func:`probe_inputs` gives the fixed tasks every snapshot is
 recorded on.
 
 Example
@@ -81,15 +81,15 @@ def snapshot_iterations(config: RunConfig) -> np.ndarray:
 
     Example
     -------
-    >>> snapshot_iterations(RunConfig(iterations=100, snapshots=5)).tolist()
+    >>> snapshot_iterations(RunConfig(iterations=100, snapshot_count=5)).tolist()
     [0, 25, 50, 75, 100]
     """
-    if config.snapshots == 0:
+    if config.snapshot_count == 0:
         return np.zeros(0, dtype=np.int64)
-    return np.unique(np.linspace(0, config.iterations, config.snapshots).round().astype(np.int64))
+    return np.unique(np.linspace(0, config.iterations, config.snapshot_count).round().astype(np.int64))
 
 
-def probe_batch(model: torch.nn.Module, config: RunConfig, device: str = "cpu"):
+def probe_inputs(model: torch.nn.Module, config: RunConfig, device: str = "cpu"):
     """The fixed probe tasks and initial states on which snapshots are recorded. The targets and
     the initial noise are the same at every snapshot (drawn from their own seeded stream), and
     the initial state uses the model's current learned part, so what changes between snapshots
@@ -98,7 +98,7 @@ def probe_batch(model: torch.nn.Module, config: RunConfig, device: str = "cpu"):
     Example
     -------
     >>> cfg = RunConfig(probe_batch=4)
-    >>> targets, h = probe_batch(build_model(cfg), cfg)
+    >>> targets, h = probe_inputs(build_model(cfg), cfg)
     >>> targets.shape, h.shape
     (torch.Size([4, 3]), torch.Size([4, 8, 32]))
     """
@@ -154,7 +154,7 @@ class Run:
         numbers as ``snapshots["hidden"][snapshot]`` etc. of a run with ``record_states=True``,
         and the way to get them when the run was trained with ``record_states=False``."""
         model = self.model_at(snapshot, device)
-        targets, h_init = probe_batch(model, self.config, device)
+        targets, h_init = probe_inputs(model, self.config, device)
         with torch.no_grad():
             return model.rollout(self.config.task, targets, self.config.inner_steps, h_init=h_init, record=True)
 

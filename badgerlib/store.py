@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from badgerlib.config import RENAMED_FIELDS
+
 #: Bump whenever a code change alters the numbers a run produces, so that stale runs are
 #: never reused: the version is part of every config hash.
 RESULTS_VERSION = 1
@@ -75,6 +77,9 @@ def config_hash(config) -> str:
     for name, default in HASH_NEUTRAL_DEFAULTS.items():
         if name in data and data[name] == default:
             del data[name]
+    for old, new in RENAMED_FIELDS.items():
+        if new in data:
+            data[old] = data.pop(new)
     payload = json.dumps({"results_version": RESULTS_VERSION, "config": data}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

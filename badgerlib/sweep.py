@@ -190,7 +190,7 @@ def measure_speed(config: RunConfig, iterations: int = 30, threads: int = 1) -> 
 
     check_int("measure_speed", "iterations", iterations, 1)
     with torch_threads(threads):
-        probe = config.replace(snapshots=0)
+        probe = config.replace(snapshot_count=0)
         train(probe.replace(iterations=3), cache=False, progress=False)
         t0 = time.perf_counter()
         train(probe.replace(iterations=iterations), cache=False, progress=False)

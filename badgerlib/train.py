@@ -47,7 +47,7 @@ from badgerlib.config import (
 )
 from badgerlib.model import Rollout
 from badgerlib.objective import objective
-from badgerlib.run import Run, build_model, load_run, probe_batch, snapshot_iterations
+from badgerlib.run import Run, build_model, load_run, probe_inputs, snapshot_iterations
 
 #: The scalar series of the history (``dim_error`` is the one with a second axis).
 HISTORY_SCALARS = ("loss", "last_error", "grad_norm", "guess_magnitude", "guess_spread", "mean_corr")
@@ -175,7 +175,7 @@ def snapshot(model: torch.nn.Module, config: RunConfig, device: str = "cpu") -> 
     """The agent on the probe batch (guesses, feedback and, with ``record_states``, every
     expert's states and outputs over the inner loop, float32) and the model's weights
     (``param.<name>``, in the run's dtype) so analyses can rebuild it."""
-    targets, h_init = probe_batch(model, config, device)
+    targets, h_init = probe_inputs(model, config, device)
     with torch.no_grad():
         r = model.rollout(config.task, targets, config.inner_steps, h_init=h_init, record=True)
     recorded = {"guesses": r.guesses, "feedback": r.feedback}
@@ -222,7 +222,7 @@ def record(state: TrainingState, rollout: Rollout, loss: float, grad_norm: float
 def finish(state: TrainingState, start: int) -> Run:
     """The finished :class:`Run`; stored (and its checkpoint removed) when the state has a path."""
     cfg, model, session = state.config, state.model, time.perf_counter() - state.started
-    probe_targets = probe_batch(model, cfg, state.device)[0]
+    probe_targets = probe_inputs(model, cfg, state.device)[0]
     snapshots = {"iterations": np.array(sorted(state.snapshots), dtype=np.int64),
                  "targets": probe_targets.float().cpu().numpy()}
     for name in next(iter(state.snapshots.values()), {}):

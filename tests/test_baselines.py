@@ -10,7 +10,7 @@ from badgerlib.baselines import quantise
 
 def test_supervised_lstm_fits_a_fixed_sine_sum(tmp_path):
     cfg = RunConfig(task=SineSumGame(m=21, frequencies=(1, 2, 3), phase=0.5), model=SupervisedLSTMConfig(hidden=32),
-                    inner_steps=1, iterations=600, batch=1, lr=1e-2, snapshots=4, probe_batch=1)
+                    inner_steps=1, iterations=600, batch=1, lr=1e-2, snapshot_count=4, probe_batch=1)
     run = train(cfg, runs_dir=tmp_path, progress=False)
     assert run.history["loss"][:5].mean() > 0.5
     assert run.history["loss"][-20:].mean() < 0.01
@@ -20,7 +20,7 @@ def test_supervised_lstm_fits_a_fixed_sine_sum(tmp_path):
 
 def test_supervised_lstm_refuses_several_inner_steps(tmp_path):
     cfg = RunConfig(task=SineSumGame(m=9, frequencies=(1,), phase=0.0), model=SupervisedLSTMConfig(hidden=4),
-                    inner_steps=3, iterations=1, batch=1, snapshots=0)
+                    inner_steps=3, iterations=1, batch=1, snapshot_count=0)
     with pytest.raises(ValueError, match="inner_steps = 3: must be 1"):
         train(cfg, runs_dir=tmp_path, progress=False)
 
@@ -28,7 +28,7 @@ def test_supervised_lstm_refuses_several_inner_steps(tmp_path):
 @pytest.mark.parametrize("metric", ["mse", "l1"])
 def test_lstm_meta_learner_learns_an_easy_game(tmp_path, metric):
     cfg = RunConfig(task=GuessingGame(n=2, metric=metric), model=LSTMMetaLearnerConfig(hidden=32), inner_steps=6,
-                    iterations=800, batch=32, lr=3e-3, snapshots=2)
+                    iterations=800, batch=32, lr=3e-3, snapshot_count=2)
     run = train(cfg, runs_dir=tmp_path, progress=False)
     assert run.history["last_error"][:20].mean() > 0.8
     assert run.history["last_error"][-50:].mean() < 0.2
@@ -37,7 +37,7 @@ def test_lstm_meta_learner_learns_an_easy_game(tmp_path, metric):
 
 def test_quantised_meta_learner_sees_only_bins_and_still_learns(tmp_path):
     cfg = RunConfig(task=GuessingGame(n=1), model=LSTMMetaLearnerConfig(hidden=32, quantise_bins=12),
-                    inner_steps=10, iterations=1500, batch=32, lr=1e-2, snapshots=0)
+                    inner_steps=10, iterations=1500, batch=32, lr=1e-2, snapshot_count=0)
     run = train(cfg, runs_dir=tmp_path, progress=False)
     assert run.history["last_error"][-200:].mean() < 0.85
 

@@ -170,7 +170,7 @@ def test_mirror_plateau_scores_one_half_on_the_real_task():
 
 def test_summaries_tables_and_a_real_run(tmp_path):
     cfg = RunConfig(task=SineSumGame(m=11, frequencies=(1, 2, 3)), model=MicroBadgerConfig(experts=2, hidden=4),
-                    inner_steps=3, iterations=4, batch=2, snapshots=3, probe_batch=2)
+                    inner_steps=3, iterations=4, batch=2, snapshot_count=3, probe_batch=2)
     train(cfg, runs_dir=tmp_path, progress=False)
     run, = load_runs([cfg], runs_dir=tmp_path)
     a, = fp.analyse_runs([run], threshold=0.9)

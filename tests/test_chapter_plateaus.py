@@ -14,9 +14,10 @@ import pytest
 from badgerlib import load_run, train
 from badgerlib.chapters import plateaus
 from badgerlib.chapters.phases import synthetic_history
+from badgerlib.sweep import unique_configs
 from badgerlib.chapters.plateaus import (
     configs, direction_table, feature_configs, final_plateau_lyapunov, lyapunov_tests, plateau_table, sizes,
-    snapshot_directions, transition_table, unique_configs,
+    snapshot_directions, transition_table,
 )
 from badgerlib.chapters.standard import FEATURE_SETS, run_table, standard_run, standard_runs
 from badgerlib.store import config_hash
@@ -57,7 +58,7 @@ def test_feature_sets_share_the_standard_run_and_the_rest_last_the_horizon():
     assert cfgs["error + log + change"] == [standard_run(3, s) for s in range(3)]
     for name in ("error", "error + log", "error + change"):
         assert all(c.iterations == sizes(True).feature_horizon and c.model.features == FEATURE_SETS[name]
-                   and c.snapshots == 2 for c in cfgs[name])
+                   and c.snapshot_count == 2 for c in cfgs[name])
     assert standard_run(3).iterations >= sizes(True).feature_horizon
     assert list(feature_configs(1, sets=["error"])) == ["error"]
     with pytest.raises(ValueError, match="feature set = 'pitch'"):
@@ -112,7 +113,7 @@ def test_final_plateau_lyapunov_needs_a_long_final_plateau():
 
 
 def test_snapshot_directions_on_a_tiny_run_and_the_table_lets_go_of_the_snapshots(tmp_path):
-    cfg = standard_run(2, iterations=4).replace(batch=4, probe_batch=16, snapshots=3)
+    cfg = standard_run(2, iterations=4).replace(batch=4, probe_batch=16, snapshot_count=3)
     trained = train(cfg, runs_dir=tmp_path, progress=False)
     d = snapshot_directions(trained)
     assert d["eigenvalues"].shape == (3, 2) and np.all(np.diff(d["eigenvalues"], axis=1) <= 0)

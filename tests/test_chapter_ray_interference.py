@@ -11,7 +11,7 @@ from badgerlib.analysis.interference import flat_gradients
 from badgerlib.chapters import ray_interference as ray
 from badgerlib.chapters import standard
 from badgerlib.objective import dimension_losses
-from badgerlib.run import probe_batch
+from badgerlib.run import probe_inputs
 from badgerlib.store import config_hash
 
 
@@ -44,14 +44,14 @@ def test_lstm_metric_configs():
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    cfg = standard.standard_run(3, iterations=20).replace(batch=4, probe_batch=8, snapshots=3)
+    cfg = standard.standard_run(3, iterations=20).replace(batch=4, probe_batch=8, snapshot_count=3)
     return train(cfg, runs_dir=tmp_path_factory.mktemp("runs"), progress=False)
 
 
 @pytest.fixture(scope="module")
 def tiny_lstm_runs(tmp_path_factory):
     runs_dir = tmp_path_factory.mktemp("lstm")
-    return [train(ray.lstm_metric(m, s).replace(iterations=20, batch=4, probe_batch=8, snapshots=3),
+    return [train(ray.lstm_metric(m, s).replace(iterations=20, batch=4, probe_batch=8, snapshot_count=3),
                   runs_dir=runs_dir, progress=False) for m in ("mse", "l1") for s in range(2)]
 
 
@@ -63,7 +63,7 @@ def test_snapshot_interference_and_error_on_a_tiny_run(tiny_run):
     assert np.allclose(c, np.transpose(c, (0, 2, 1))) and np.allclose(np.diagonal(c, axis1=1, axis2=2), 1)
     # cancellation from its definition, on the last snapshot, computed independently
     model = run.model_at(2)
-    targets, h = probe_batch(model, cfg)
+    targets, h = probe_inputs(model, cfg)
     rollout = model.rollout(cfg.task, targets, cfg.inner_steps, h_init=h)
     g = flat_gradients(list(dimension_losses(rollout, cfg.task)), list(model.parameters()))
     assert res["cancellation"][2] == pytest.approx((g.sum(0) @ g.sum(0)) / (g * g).sum(), rel=1e-6)

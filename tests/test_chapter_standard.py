@@ -44,7 +44,7 @@ def test_stored_runs_keep_their_hashes():
 def test_quick_and_full_sizes():
     q = standard_run(6)
     assert (q.model.experts, q.model.hidden, q.inner_steps, q.iterations, q.lr) == (8, 32, 10, 3000, 3e-3)
-    assert q.snapshots == 31 and q.model.features == FEATURES and q.record_states
+    assert q.snapshot_count == 31 and q.model.features == FEATURES and q.record_states
     f = standard_run(20, quick=False)
     assert (f.model.experts, f.model.hidden, f.inner_steps, f.lr) == (16, 64, 24, 1e-3)
     assert not f.record_states

@@ -6,7 +6,7 @@ import torch
 from badgerlib import GuessingGame, MicroBadgerConfig, RunConfig, SineSumGame
 from badgerlib.analysis.interference import flat_gradients
 from badgerlib.objective import dimension_losses, objective, scored_steps
-from badgerlib.run import build_model, probe_batch
+from badgerlib.run import build_model, probe_inputs
 
 
 @pytest.mark.parametrize("loss_on", ["all", "last"])
@@ -15,7 +15,7 @@ def test_dimension_losses_add_up_to_the_objective_and_its_gradient(loss_on, task
     cfg = RunConfig(task=task, model=MicroBadgerConfig(experts=4, hidden=8), probe_batch=16, loss_on=loss_on,
                     inner_steps=5, dtype="float64")
     model = build_model(cfg)
-    targets, h = probe_batch(model, cfg)
+    targets, h = probe_inputs(model, cfg)
     rollout = model.rollout(cfg.task, targets, cfg.inner_steps, h_init=h)
     losses = dimension_losses(rollout, cfg.task, loss_on)
     total = objective(rollout, loss_on)

@@ -8,7 +8,7 @@ from badgerlib.run import MODEL_BUILDERS, build_model, register_model
 from badgerlib.store import LazyArrays
 
 CFG = RunConfig(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=2, hidden=4), iterations=4, batch=2,
-                inner_steps=2, snapshots=2, probe_batch=3)
+                inner_steps=2, snapshot_count=2, probe_batch=3)
 
 
 def test_load_run_returns_none_and_trains_nothing_when_the_run_is_not_stored(tmp_path):

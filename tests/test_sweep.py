@@ -11,7 +11,7 @@ from badgerlib.sweep import (
 )
 
 BASE = RunConfig(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=3, hidden=4), iterations=6, batch=4,
-                 inner_steps=2, snapshots=0)
+                 inner_steps=2, snapshot_count=0)
 
 
 class RecordingExecutor(Executor):

@@ -12,7 +12,7 @@ from badgerlib.run import build_model
 
 def small_config(**changes):
     base = RunConfig(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=3, hidden=6, message=3),
-                     iterations=12, batch=4, inner_steps=3, snapshots=3, probe_batch=5)
+                     iterations=12, batch=4, inner_steps=3, snapshot_count=3, probe_batch=5)
     return base.replace(**changes)
 
 
@@ -151,20 +151,20 @@ def test_cuda_request_without_cuda_is_a_clear_error(tmp_path):
 def test_training_reduces_the_error_on_an_easy_game(tmp_path):
     """One dimension, a few hundred iterations: the agent must leave the zeros level."""
     cfg = RunConfig(task=GuessingGame(n=1), model=MicroBadgerConfig(experts=4, hidden=16),
-                    iterations=400, batch=32, inner_steps=5, lr=3e-3, snapshots=0)
+                    iterations=400, batch=32, inner_steps=5, lr=3e-3, snapshot_count=0)
     run = train(cfg, runs_dir=tmp_path, progress=False)
     assert run.history["loss"][:20].mean() > 0.7
     assert run.rollout(batch=500).feedback[:, -1].mean() < 0.3
 
 
 def test_snapshot_weights_rebuild_the_model_that_made_the_snapshot(tmp_path):
-    from badgerlib.run import build_model, probe_batch
+    from badgerlib.run import build_model, probe_inputs
 
     run = train(small_config(), runs_dir=tmp_path, progress=False)
     cfg = run.config
     for k in range(len(run.snapshots["iterations"])):
         model = run.model_at(k)
-        targets, h_init = probe_batch(model, cfg)
+        targets, h_init = probe_inputs(model, cfg)
         with torch.no_grad():
             r = model.rollout(cfg.task, targets, cfg.inner_steps, h_init=h_init, record=True)
         assert np.allclose(r.guesses.numpy(), run.snapshots["guesses"][k], atol=1e-6)
@@ -206,12 +206,13 @@ def test_states_can_be_left_out_of_snapshots_and_recomputed_exactly(tmp_path):
             assert np.allclose(r.guesses.float().numpy(), full.snapshots["guesses"][k], atol=1e-6)
 
 
-def test_fields_added_later_keep_at_their_defaults_the_hash_of_runs_stored_before_them():
+def test_fields_added_or_renamed_later_keep_the_hash_of_runs_stored_before_them():
     import hashlib
     config = small_config()
     data = config.to_dict()
     assert data.pop("record_states") is True
     assert data.pop("optimizer") == "adam" and data.pop("gradient") == "objective"
+    data["snapshots"] = data.pop("snapshot_count")                # hashed under its old name
     before = json.dumps({"results_version": store.RESULTS_VERSION, "config": data}, sort_keys=True)
     assert store.config_hash(config) == hashlib.sha256(before.encode()).hexdigest()[:16]
     with pytest.raises(ValueError, match=r"RunConfig.record_states = 1: must be True or False"):
@@ -221,7 +222,7 @@ def test_fields_added_later_keep_at_their_defaults_the_hash_of_runs_stored_befor
 def test_checkpoints_list_snapshot_files_instead_of_rewriting_them(tmp_path):
     """Each snapshot is written once when taken; the checkpoint holds only their hashes, so its
     size does not grow with the snapshots (a long run used to rewrite them all every time)."""
-    config = small_config(snapshots=12)
+    config = small_config(snapshot_count=12)
     reference = train(config, cache=False, progress=False)
     with pytest.raises(Interrupt):
         train(config, runs_dir=tmp_path, progress=False, checkpoint_every=4, on_iteration=interrupt_at(10))
@@ -296,7 +297,7 @@ def test_a_registered_gradient_transform_makes_the_gradient(tmp_path):
 
     register_gradient_transform("frozen-test", frozen)
     try:
-        cfg = small_config(gradient="frozen-test", snapshots=0)
+        cfg = small_config(gradient="frozen-test", snapshot_count=0)
         run = train(cfg, cache=False, progress=False)
         assert len(calls) == cfg.iterations
         initial = build_model(cfg).state_dict()
@@ -311,3 +312,9 @@ def test_unknown_optimiser_or_gradient_names_fail_at_the_config():
         small_config(optimizer="lion")
     with pytest.raises(ValueError, match=r"RunConfig.gradient = 'pcgrad': must be one of"):
         small_config(gradient="pcgrad")
+
+
+def test_a_config_written_with_the_old_field_name_is_read():
+    data = small_config(snapshot_count=7).to_dict()
+    data["snapshots"] = data.pop("snapshot_count")
+    assert RunConfig.from_dict(data) == small_config(snapshot_count=7)

@@ -76,7 +76,7 @@ def frequency_convergence(guess, target, frequencies=None, *, method: str = "pro
     >>> import numpy as np
     >>> y = sine_sum_target([1, 2, 3], m=41, phase=0.3)
     >>> steps = np.linspace(0, 1, 5)[:, None] * y            # a guess growing towards y
-    >>> frequency_convergence(steps, y)[:, 0].round(6).tolist()
+    >>> (frequency_convergence(steps, y)[:, 0].round(6) + 0.0).tolist()   # + 0.0: a zero never prints as -0.0
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
     fn = "frequency_convergence"
@@ -185,7 +185,7 @@ def convergence_by_iteration(snapshots: Mapping, frequencies=None, step: int = -
     >>> from badgerlib.analysis.spectral import sine_sum_target
     >>> y = sine_sum_target([1, 2], m=11, phase=np.array([0.3, 2.0]))       # 2 probe tasks
     >>> guesses = np.stack([np.zeros((2, 2, 11)), np.stack([0 * y, 0.5 * y], axis=1)])  # 2 snapshots
-    >>> convergence_by_iteration({"guesses": guesses, "targets": y}).round(6).tolist()
+    >>> (convergence_by_iteration({"guesses": guesses, "targets": y}).round(6) + 0.0).tolist()   # + 0.0: a zero never prints as -0.0
     [[0.0, 0.0], [0.5, 0.5]]
     """
     guesses, targets = snapshot_arrays(snapshots, "convergence_by_iteration")
@@ -205,7 +205,7 @@ def convergence_by_step(snapshots: Mapping, frequencies=None, snapshot: int = -1
     >>> from badgerlib.analysis.spectral import sine_sum_target
     >>> y = sine_sum_target([1, 3], m=11, phase=np.array([0.0, 1.0]))
     >>> steps = np.linspace(0, 1, 3)[None, :, None] * y[:, None, :]          # (P, S+1, M)
-    >>> convergence_by_step({"guesses": steps[None], "targets": y}).round(6).tolist()
+    >>> (convergence_by_step({"guesses": steps[None], "targets": y}).round(6) + 0.0).tolist()   # + 0.0: a zero never prints as -0.0
     [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]]
     """
     guesses, targets = snapshot_arrays(snapshots, "convergence_by_step")
@@ -224,7 +224,7 @@ def frequency_error(guess, target, frequencies=None) -> np.ndarray:
     >>> import numpy as np
     >>> x = 2 * np.pi * np.arange(16) / 16
     >>> y = np.sin(x) + np.sin(2 * x)
-    >>> frequency_error(np.sin(x) + 0.5 * np.sin(2 * x), y).round(6).tolist()
+    >>> (frequency_error(np.sin(x) + 0.5 * np.sin(2 * x), y).round(6) + 0.0).tolist()   # + 0.0: a zero never prints as -0.0
     [0.0, 0.5]
     """
     g = np.asarray(guess, dtype=np.float64)

@@ -192,18 +192,18 @@ def configs(quick: bool = True, seed: int = 0) -> dict[str, list[RunConfig]]:
     supervised = [
         RunConfig(task=replace(sine, phase=float(phi)), model=SupervisedLSTMConfig(hidden=size.sup_hidden),
                   inner_steps=1, iterations=size.sup_iterations, batch=1, lr=size.sup_lr, seed=seed + s,
-                  probe_batch=1, snapshots=size.sup_snapshots)
+                  probe_batch=1, snapshot_count=size.sup_snapshots)
         for s, phi in enumerate(supervised_phases(size.sup_seeds, seed))]
     meta = RunConfig(task=sine, model=LSTMMetaLearnerConfig(hidden=size.meta_hidden), inner_steps=size.meta_steps,
                      iterations=size.meta_iterations, batch=size.meta_batch, lr=size.meta_lr,
-                     probe_batch=size.probe, snapshots=size.meta_snapshots)
+                     probe_batch=size.probe, snapshot_count=size.meta_snapshots)
     quantised = RunConfig(task=sine, model=LSTMMetaLearnerConfig(hidden=size.meta_hidden, quantise_bins=size.quant_bins),
                           inner_steps=size.quant_steps, iterations=size.quant_iterations, batch=size.quant_batch,
-                          lr=size.quant_lr, probe_batch=size.probe, snapshots=size.quant_snapshots)
+                          lr=size.quant_lr, probe_batch=size.probe, snapshot_count=size.quant_snapshots)
     badger = RunConfig(task=replace(sine, m=size.m_badger),
                        model=MicroBadgerConfig(experts=size.mb_experts, hidden=size.mb_hidden, links=size.mb_links),
                        inner_steps=size.mb_steps, iterations=size.mb_iterations, batch=size.mb_batch, lr=size.mb_lr,
-                       probe_batch=size.probe, snapshots=size.mb_snapshots)
+                       probe_batch=size.probe, snapshot_count=size.mb_snapshots)
     return {
         "supervised LSTM": supervised,
         "LSTM meta-learner": seeds(meta, size.seeds, start=seed),

@@ -124,7 +124,7 @@ def feature_configs(seeds: int, quick: bool = True, sets: Sequence[str] | None =
         cfgs = [standard_run(size.feature_n, s, quick, feats, iterations=None if full_set else size.feature_horizon)
                 for s in range(seeds)]
         # only the history is analysed: keep the first and last snapshot, not the whole film
-        out[name] = cfgs if full_set else [c.replace(snapshots=2) for c in cfgs]
+        out[name] = cfgs if full_set else [c.replace(snapshot_count=2) for c in cfgs]
     return out
 
 

@@ -36,7 +36,7 @@ from badgerlib.chapters.phases import detect_plateaus, plateau_membership
 from badgerlib.checks import check_choice, check_int
 from badgerlib.config import RunConfig
 from badgerlib.objective import dimension_losses
-from badgerlib.run import probe_batch
+from badgerlib.run import probe_inputs
 from badgerlib.sweep import torch_threads
 from badgerlib.tasks import GuessingGame
 
@@ -103,13 +103,13 @@ def lstm_metric(metric: str, seed: int = 0, quick: bool = True) -> RunConfig:
     Example
     -------
     >>> cfg = lstm_metric("l1", seed=1)
-    >>> cfg.task.metric, cfg.model.hidden, cfg.iterations, cfg.snapshots
+    >>> cfg.task.metric, cfg.model.hidden, cfg.iterations, cfg.snapshot_count
     ('l1', 64, 1200, 25)
     """
     size = sizes(quick)
     return RunConfig(task=GuessingGame(n=size.lstm_n, metric=metric), model=LSTMMetaLearnerConfig(hidden=size.lstm_hidden),
                      inner_steps=size.lstm_inner_steps, iterations=size.lstm_iterations, batch=size.lstm_batch,
-                     lr=size.lstm_lr, seed=int(seed), snapshots=size.lstm_iterations // size.lstm_snapshot_every + 1)
+                     lr=size.lstm_lr, seed=int(seed), snapshot_count=size.lstm_iterations // size.lstm_snapshot_every + 1)
 
 
 def lstm_metric_configs(seeds: int, quick: bool = True) -> dict[str, list[RunConfig]]:
@@ -337,7 +337,7 @@ def snapshot_interference(run, snapshots: Sequence[int] | None = None, device: s
 
     For each snapshot k: the model as it was (``run.model_at(k)``), the per-dimension
     components of its objective on the run's fixed probe tasks
-    (:func:`badgerlib.objective.dimension_losses`, :func:`badgerlib.run.probe_batch`), their
+    (:func:`badgerlib.objective.dimension_losses`, :func:`badgerlib.run.probe_inputs`), their
     gradients with respect to all weights, and
 
     * ``cosines`` (K, N, N): cosine between the gradients of each pair of dimensions;
@@ -365,7 +365,7 @@ def _interference_at(run, k: int, device: str, out: dict) -> None:
     """One snapshot of :func:`snapshot_interference`, appended to ``out``."""
     cfg = run.config
     model = run.model_at(k, device)
-    targets, h_init = probe_batch(model, cfg, device)
+    targets, h_init = probe_inputs(model, cfg, device)
     with torch.enable_grad():
         rollout = model.rollout(cfg.task, targets, cfg.inner_steps, h_init=h_init)
         losses = dimension_losses(rollout, cfg.task, cfg.loss_on)

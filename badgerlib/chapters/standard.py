@@ -145,7 +145,7 @@ def standard_run(n: int, seed: int = 0, quick: bool = True, features: Sequence[s
         task=GuessingGame(n=n), model=model,
         inner_steps=n + 4 if large else size.inner_steps,
         iterations=its, batch=size.batch, lr=size.lr_large if large else size.lr,
-        seed=int(seed), snapshots=its // size.snapshot_every + 1, record_states=size.record_states)
+        seed=int(seed), snapshot_count=its // size.snapshot_every + 1, record_states=size.record_states)
 
 
 def standard_runs(ns: Sequence[int], seeds: int, quick: bool = True) -> list[RunConfig]:
