@@ -109,16 +109,23 @@ class LSTMMetaLearner(InnerLoopModel):
             return quantise(f, self.config.quantise_bins)
         return feedback_features(f, f_prev, self.config.features)
 
-    def recorded_state(self, state: torch.Tensor) -> torch.Tensor:
+    def recorded_state(self, state) -> torch.Tensor:
         """The LSTM's h (not c), as one expert: ``(B, 1, H)``."""
+        if isinstance(state, tuple):
+            return state[0].unsqueeze(1)
         return state[:, :, :self.config.hidden]
 
-    def act(self, state: torch.Tensor, f: torch.Tensor, f_prev: torch.Tensor, guess: torch.Tensor):
-        """One inner step (the skeleton is :meth:`badgerlib.model.InnerLoopModel.rollout`)."""
-        H = self.config.hidden
-        h, c = self.cell(self._input(f, f_prev), (state[:, 0, :H], state[:, 0, H:]))
+    def act(self, state, f: torch.Tensor, f_prev: torch.Tensor, guess: torch.Tensor):
+        """One inner step (the skeleton is :meth:`badgerlib.model.InnerLoopModel.rollout`). The
+        state starts as the ``(B, 1, 2H)`` tensor of :meth:`initial_state` and is carried as the
+        pair ``(h, c)`` after that (splitting and joining it at every step costs a third of the
+        LSTM's time)."""
+        if not isinstance(state, tuple):
+            H = self.config.hidden
+            state = (state[:, 0, :H], state[:, 0, H:])
+        h, c = self.cell(self._input(f, f_prev), state)
         guess = self.readout(h)
-        return torch.cat([h, c], dim=-1).unsqueeze(1), guess, guess.unsqueeze(1)
+        return (h, c), guess, guess.unsqueeze(1)
 
 
 @register_kind
