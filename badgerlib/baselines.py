@@ -100,8 +100,9 @@ class LSTMMetaLearner(InnerLoopModel):
         self.readout = nn.Linear(config.hidden, dims)
         self.h0 = nn.Parameter(torch.zeros(2 * config.hidden))
 
-    def initial_state(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``(batch, 1, 2H)``: the learned initial (h, c), the same for every task."""
+    def initial_state(self, batch: int, generator: torch.Generator | None = None,
+                      noise: torch.Tensor | None = None) -> torch.Tensor:
+        """``(batch, 1, 2H)``: the learned initial (h, c), the same for every task (no noise)."""
         return self.h0.expand(batch, 1, 2 * self.config.hidden)
 
     def _input(self, f: torch.Tensor, f_prev: torch.Tensor) -> torch.Tensor:

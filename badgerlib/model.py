@@ -99,9 +99,28 @@ class InnerLoopModel(nn.Module):
     [[0.0, 0.0], [3.0, 3.0], [12.0, 12.0]]
     """
 
+    #: Whether a seed of this family trained inside a vmapped ensemble (:mod:`badgerlib.ensemble`)
+    #: gets bit-identical numbers to the seed trained alone on the CPU (tested per family). An
+    #: LSTM cell under vmap takes another kernel path, so the LSTM family is not.
+    ensemble_exact: bool = False
+
     def recorded_state(self, state: torch.Tensor) -> torch.Tensor:
         """The part of the state a recording keeps, ``(B, E, H)``."""
         return state
+
+    def initial_noise(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The random part of the initial states, drawn from ``generator`` (none by default:
+        ``(batch, 0)``); :meth:`initial_state` takes it as ``noise``."""
+        like = next(self.parameters(), None)
+        return torch.zeros(batch, 0) if like is None else like.new_zeros(batch, 0)
+
+    def forward(self, task, targets: torch.Tensor, steps: int, noise: torch.Tensor):
+        """The inner loop from the initial states made with ``noise`` (:meth:`initial_noise`),
+        returning ``(guesses, feedback)``: the form ``torch.func`` transforms need (no random
+        draws inside, tensors out), e.g. to train many seeds at once
+        (:mod:`badgerlib.ensemble`). Same numbers as :meth:`rollout` given the same draws."""
+        r = self.rollout(task, targets, steps, h_init=self.initial_state(targets.shape[0], noise=noise))
+        return r.guesses, r.feedback
 
     def rollout(self, task, targets: torch.Tensor, steps: int, generator: torch.Generator | None = None,
                 h_init: torch.Tensor | None = None, record: bool = False) -> Rollout:
@@ -165,6 +184,12 @@ class MicroBadger(InnerLoopModel):
     [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
     """
 
+    @property
+    def ensemble_exact(self) -> bool:
+        """Exact under vmap (tests/test_ensemble.py), except the per-expert readout, whose einsum
+        takes another kernel path when batched over seeds."""
+        return not self.config.per_expert_readout
+
     def __init__(self, config: MicroBadgerConfig, dims: int, seed: int = 0, adjacency: np.ndarray | None = None):
         super().__init__()
         self.config = config
@@ -205,9 +230,24 @@ class MicroBadger(InnerLoopModel):
         self.h0 = param(H)
 
     # -- pieces -------------------------------------------------------------------------------
-    def initial_state(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``(batch, E, H)``: the learned initial state plus per-expert Gaussian noise (drawn on
-        the CPU from ``generator`` so a seed gives the same noise on every device).
+    def initial_noise(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``(batch, E, H)`` standard Gaussian noise for the initial states, drawn on the CPU from
+        ``generator`` (so a seed gives the same noise on every device), in the model's dtype.
+
+        Example
+        -------
+        >>> m = MicroBadger(MicroBadgerConfig(experts=2, hidden=3), dims=1)
+        >>> m.initial_noise(4, torch.Generator().manual_seed(0)).shape
+        torch.Size([4, 2, 3])
+        """
+        E, H = self.config.experts, self.config.hidden
+        noise = torch.randn(batch, E, H, generator=generator, dtype=torch.float64)
+        return noise.to(dtype=self.h0.dtype, device=self.h0.device)
+
+    def initial_state(self, batch: int, generator: torch.Generator | None = None,
+                      noise: torch.Tensor | None = None) -> torch.Tensor:
+        """``(batch, E, H)``: the learned initial state plus per-expert noise of size
+        ``init_noise`` (:meth:`initial_noise` from ``generator`` unless ``noise`` is given).
 
         Example
         -------
@@ -216,8 +256,7 @@ class MicroBadger(InnerLoopModel):
         torch.Size([4, 2, 3])
         """
         E, H = self.config.experts, self.config.hidden
-        noise = torch.randn(batch, E, H, generator=generator, dtype=torch.float64)
-        noise = noise.to(dtype=self.h0.dtype, device=self.h0.device)
+        noise = self.initial_noise(batch, generator) if noise is None else noise
         return self.h0.expand(batch, E, H) + self.config.init_noise * noise
 
     def step(self, h: torch.Tensor, task_input: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,172 @@
+"""Many seeds of one configuration trained together in one process: a seed ensemble.
+
+Configs that differ only in their seed have models of the same shape, so one outer iteration of
+all of them is one vectorised computation: their weights are stacked along a new first axis and
+the rollout, the objective and its gradient are mapped over that axis with ``torch.func.vmap``.
+Everything else is done per seed, with the very pieces :func:`badgerlib.train.train` uses
+(:func:`~badgerlib.train.resume`, :func:`~badgerlib.train.record`, snapshots, checkpoints,
+:func:`~badgerlib.train.finish`): each seed draws its tasks and noise from its own generator,
+clips its own gradient and steps its own optimiser, and is stored as its own run under its own
+hash. On the CPU each seed's history is bit-identical to training it alone (``tests/test_ensemble.py``
+checks it); a stored seed is loaded, not retrained.
+
+What this buys: on a GPU a model of a few thousand weights is bound by kernel launches, and one
+batched launch for S seeds costs about what one seed costs. On 2 CPU cores the gain is small
+(the benchmark in ``benchmarks/bench_ensemble.py`` measures it).
+
+The examples train: they are in ``tests/test_ensemble.py``.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch.func import functional_call, grad_and_value, stack_module_state, vmap
+from tqdm.auto import tqdm
+
+from badgerlib import store
+from badgerlib.config import RunConfig, torch_dtype
+from badgerlib.model import InnerLoopModel, Rollout
+from badgerlib.objective import scored_steps
+from badgerlib.run import Run, load_run, snapshot_iterations
+from badgerlib.train import TrainingState, checkpoint, finish, record, resume, take_snapshot, train
+
+
+def same_but_seed(configs: Sequence[RunConfig]) -> None:
+    """Raise ValueError unless ``configs`` are RunConfigs that differ in nothing but their seed,
+    with distinct seeds.
+
+    Example
+    -------
+    >>> same_but_seed([RunConfig(seed=0), RunConfig(seed=1, lr=0.1)])
+    Traceback (most recent call last):
+    ...
+    ValueError: train_many: configs[1] differs from configs[0] in more than its seed; an ensemble needs one config with several seeds
+    """
+    configs = list(configs)
+    if not configs:
+        raise ValueError("train_many: configs is empty; give at least one RunConfig")
+    for i, cfg in enumerate(configs):
+        if not isinstance(cfg, RunConfig):
+            raise TypeError(f"train_many: configs[{i}] = {cfg!r}: must be a RunConfig")
+        if cfg.replace(seed=0) != configs[0].replace(seed=0):
+            raise ValueError(f"train_many: configs[{i}] differs from configs[0] in more than its seed; "
+                             f"an ensemble needs one config with several seeds")
+    seeds = [c.seed for c in configs]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"train_many: seeds {seeds} repeat; each seed once")
+
+
+def ensemble_gradients(states: list[TrainingState]):
+    """One vectorised forward and backward of every seed on a fresh batch of its own tasks.
+
+    The draws are the ones :func:`badgerlib.train.update` makes for each seed, in the same
+    order, from each seed's generator. Returns ``(grads, losses, guesses, feedback, targets)``
+    with the seed as first axis (``grads`` by parameter name)."""
+    cfg, model = states[0].config, states[0].model
+    dtype, device = torch_dtype(cfg.dtype), states[0].device
+    targets, noise = [], []
+    for st in states:
+        targets.append(cfg.task.sample_targets(cfg.batch, st.generator, dtype, device))
+        noise.append(st.model.initial_noise(cfg.batch, st.generator))
+    params, buffers = stack_module_state([st.model for st in states])
+    params = {k: v.detach() for k, v in params.items()}
+
+    def loss(p, b, t, n):
+        guesses, feedback = functional_call(model, (p, b), (cfg.task, t, cfg.inner_steps, n))
+        return scored_steps(feedback, cfg.loss_on).mean(), (guesses, feedback)
+
+    def one_seed(p, b, t, n):
+        g, (value, (guesses, feedback)) = grad_and_value(loss, has_aux=True)(p, b, t, n)
+        return g, value, guesses, feedback
+
+    targets = torch.stack(targets)
+    grads, losses, guesses, feedback = vmap(one_seed, randomness="error")(params, buffers, targets, torch.stack(noise))
+    return grads, losses, guesses.detach(), feedback.detach(), targets
+
+
+def update_many(states: list[TrainingState]) -> list[tuple[Rollout, float, float]]:
+    """One outer step of every seed (:func:`badgerlib.train.update`, vectorised): gradients
+    together, then per seed its own clipping and optimiser step. Returns per seed what
+    :func:`badgerlib.train.record` takes."""
+    grads, losses, guesses, feedback, targets = ensemble_gradients(states)
+    out = []
+    for s, st in enumerate(states):
+        cfg, it = st.config, st.done
+        if not torch.isfinite(losses[s]):
+            raise FloatingPointError(f"train_many: seed {cfg.seed}: loss is {losses[s].item()} at iteration {it}; "
+                                     f"last good checkpoint kept in {st.path}")
+        st.optimizer.zero_grad(set_to_none=True)
+        for name, p in st.model.named_parameters():
+            p.grad = grads[name][s]
+        clip = cfg.grad_clip if cfg.grad_clip > 0 else math.inf
+        grad_norm = torch.nn.utils.clip_grad_norm_(st.model.parameters(), clip)
+        if not torch.isfinite(grad_norm):
+            raise FloatingPointError(f"train_many: seed {cfg.seed}: gradient norm is {grad_norm.item()} at "
+                                     f"iteration {it}; last good checkpoint kept in {st.path}")
+        st.optimizer.step()
+        st.done = it + 1
+        out.append((Rollout(guesses=guesses[s], feedback=feedback[s], targets=targets[s]),
+                    losses[s].item(), grad_norm.item()))
+    return out
+
+
+def train_many(configs: Sequence[RunConfig], *, runs_dir: str | Path | None = None, device: str = "cpu",
+               progress: bool = True, checkpoint_every: int = 500) -> list[Run]:
+    """Train configs that differ only in seed as one ensemble (or load the stored ones) and
+    return their runs in the order given; each is stored as its own run.
+
+    Seeds whose checkpoints stand at different iterations, model families not marked
+    ``ensemble_exact`` (:class:`badgerlib.model.InnerLoopModel`; the LSTMs) and registered
+    gradient transforms other than the default are trained one by one with
+    :func:`badgerlib.train.train` instead (same results, no speed-up)."""
+    configs = list(configs)
+    same_but_seed(configs)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device = {device!r}: CUDA is not available on this machine; use 'cpu'")
+    runs = {c: load_run(c, runs_dir) for c in configs}
+    todo = [c for c in configs if runs[c] is None]
+    if todo:
+        states = [resume(c, store.run_path(c, runs_dir), device) for c in todo]
+        vectorisable = (isinstance(states[0].model, InnerLoopModel) and states[0].model.ensemble_exact
+                        and todo[0].gradient == "objective" and len({st.done for st in states}) == 1)
+        if not vectorisable:
+            for c in todo:
+                runs[c] = train(c, runs_dir=runs_dir, device=device, progress=progress,
+                                checkpoint_every=checkpoint_every)
+        else:
+            for st, run in zip(states, _train_states(states, progress, checkpoint_every)):
+                runs[st.config] = run
+    return [runs[c] for c in configs]
+
+
+def _train_states(states: list[TrainingState], progress: bool, checkpoint_every: int) -> list[Run]:
+    """The loop of :func:`badgerlib.train.train`, over all seeds at once."""
+    cfg = states[0].config
+    start, total, due = states[0].done, cfg.iterations, set(snapshot_iterations(cfg).tolist())
+    bar = tqdm(total=total, initial=start, disable=not progress, unit="it", mininterval=0.5,
+               desc=f"train {len(states)} seeds")
+    try:
+        while states[0].done < total:
+            for st in states:
+                take_snapshot(st, due)
+            for st, (rollout, loss, grad_norm) in zip(states, update_many(states)):
+                record(st, rollout, loss, grad_norm)
+            bar.update(1)
+            done = states[0].done
+            if checkpoint_every and done % checkpoint_every == 0 and done < total:
+                for st in states:
+                    checkpoint(st)
+        for st in states:
+            take_snapshot(st, due)
+    except FloatingPointError:
+        raise
+    except BaseException:
+        for st in states:   # interrupted: keep everything computed so far, for every seed
+            checkpoint(st)
+        raise
+    finally:
+        bar.close()
+    return [finish(st, start) for st in states]

@@ -1,0 +1,85 @@
+"""Seed ensembles: every seed's numbers bit-identical to training it alone, stored as its own run."""
+import numpy as np
+import pytest
+import torch
+
+from badgerlib import GuessingGame, LSTMMetaLearnerConfig, MicroBadgerConfig, RunConfig, SineSumGame, load_run, train
+from badgerlib.ensemble import same_but_seed, train_many
+from badgerlib.sweep import seeds
+
+BASE = RunConfig(task=GuessingGame(n=3), model=MicroBadgerConfig(experts=4, hidden=8), iterations=24, batch=8,
+                 inner_steps=4, snapshot_count=3, probe_batch=5)
+
+
+def assert_identical(a, b):
+    for part in ("history", "snapshots"):
+        x, y = getattr(a, part), getattr(b, part)
+        assert sorted(x) == sorted(y)
+        for k in x:
+            assert np.array_equal(x[k], y[k]), (part, k)
+    for k in a.model_state:
+        assert torch.equal(a.model_state[k], b.model_state[k]), k
+
+
+@pytest.mark.parametrize("base", [
+    BASE,
+    BASE.replace(task=GuessingGame(n=2, metric="l1"), loss_on="last", dtype="float64",
+                 model=MicroBadgerConfig(experts=3, hidden=6, exponential_update=True, features=("error",))),
+    BASE.replace(task=SineSumGame(m=7, frequencies=(1, 2)), record_states=False, grad_clip=0.0),
+], ids=["standard", "variants", "sine-sum"])
+def test_every_seed_of_an_ensemble_is_bit_identical_to_that_seed_alone(tmp_path, base, monkeypatch):
+    import badgerlib.ensemble as ensemble
+
+    steps = []
+    monkeypatch.setattr(ensemble, "update_many", lambda states, real=ensemble.update_many: steps.append(1) or real(states))
+    configs = seeds(base, 3, start=4)
+    runs = train_many(configs, runs_dir=tmp_path, progress=False)
+    assert len(steps) == base.iterations                           # the seeds really went together
+    assert [r.config for r in runs] == configs
+    for cfg, run in zip(configs, runs):
+        assert_identical(run, train(cfg, cache=False, progress=False))
+        assert load_run(cfg, tmp_path).path == run.path            # stored under its own hash
+
+
+@pytest.mark.parametrize("model", [LSTMMetaLearnerConfig(hidden=8),
+                                   MicroBadgerConfig(experts=3, hidden=6, per_expert_readout=True)])
+def test_a_model_that_is_not_exact_under_vmap_is_trained_seed_by_seed(tmp_path, model):
+    configs = seeds(BASE.replace(model=model), 2)
+    for cfg, run in zip(configs, train_many(configs, runs_dir=tmp_path, progress=False)):
+        assert_identical(run, train(cfg, cache=False, progress=False))
+
+
+def test_stored_seeds_are_loaded_and_only_the_rest_trained(tmp_path):
+    first = train(BASE.replace(seed=1), runs_dir=tmp_path, progress=False)
+    runs = train_many(seeds(BASE, 3), runs_dir=tmp_path, progress=False)
+    assert runs[1].meta == first.meta                               # loaded, not trained again
+    assert_identical(runs[2], train(BASE.replace(seed=2), cache=False, progress=False))
+
+
+def test_an_interrupted_ensemble_resumes_to_identical_runs(tmp_path, monkeypatch):
+    import badgerlib.ensemble as ensemble
+
+    real, calls = ensemble.update_many, []
+
+    def interrupt_after_ten(states):
+        if len(calls) == 10:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(states)
+
+    monkeypatch.setattr(ensemble, "update_many", interrupt_after_ten)
+    configs = seeds(BASE, 2)
+    with pytest.raises(KeyboardInterrupt):
+        train_many(configs, runs_dir=tmp_path, progress=False)
+    monkeypatch.setattr(ensemble, "update_many", real)
+    for cfg, run in zip(configs, train_many(configs, runs_dir=tmp_path, progress=False)):
+        assert_identical(run, train(cfg, cache=False, progress=False))
+
+
+def test_configs_must_differ_only_in_seed():
+    with pytest.raises(ValueError, match=r"configs\[1\] differs from configs\[0\] in more than its seed"):
+        same_but_seed([BASE, BASE.replace(seed=1, lr=0.1)])
+    with pytest.raises(ValueError, match=r"seeds \[0, 0\] repeat"):
+        same_but_seed([BASE, BASE])
+    with pytest.raises(ValueError, match="configs is empty"):
+        same_but_seed([])
