@@ -1,8 +1,16 @@
-"""Command line: ``python -m badgerlib train ...`` trains (or loads) a Micro-Badger run.
+"""Command line.
 
-Progress goes to stderr; the last line of stdout is the run directory, so scripts can do
-``dir=$(python -m badgerlib train ... | tail -n 1)``. Bad arguments exit with status 2 and one
-line naming the argument, the value and what is allowed.
+- ``python -m badgerlib train ...`` trains (or loads) a Micro-Badger run. Progress goes to
+  stderr; the last line of stdout is the run directory, so scripts can do
+  ``dir=$(python -m badgerlib train ... | tail -n 1)``.
+- ``python -m badgerlib precompute <chapter> [--mode quick|full] [--scheduler ADDRESS]
+  [--runs-dir DIR] [--workers N]`` trains every run the chapter module
+  ``badgerlib.chapters.<chapter>`` needs (its ``configs(quick)``) that the run store lacks, on
+  local processes or, with ``--scheduler`` (or ``$BADGER_SCHEDULER``), on a Dask cluster;
+  stdout: one summary line per group of runs, then every run directory, one per line.
+
+Bad arguments exit with status 2 and one line naming the argument, the value and what is
+allowed; the heavy imports (a chapter module, Dask) come after the arguments are checked.
 
 Example
 -------
@@ -12,7 +20,11 @@ Example
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
+import pkgutil
+import re
 import sys
 
 from badgerlib.config import MicroBadgerConfig, RunConfig
@@ -46,15 +58,61 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     t.add_argument("--runs-dir", default=None, help="run store (default $BADGER_RUNS or ./runs)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = sub.add_parser("precompute", help="train every run a chapter needs into the run store; prints a summary "
+                                          "per group, then the run directories")
+    p.add_argument("chapter", help=f"a chapter module of badgerlib.chapters ({', '.join(_chapter_names())})")
+    p.add_argument("--mode", default=None, help="quick or full (default $BADGER_MODE, else quick)")
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address, e.g. tcp://host:8786 (default $BADGER_SCHEDULER; "
+                        "'local' or unset: local processes)")
+    p.add_argument("--runs-dir", default=None, help="run store, shared by all workers (default $BADGER_RUNS or ./runs)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default one per core)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+CHAPTERS = "badgerlib.chapters"
+
+#: A Dask scheduler address: a protocol and a place (tcp://host:8786, tls://..., inproc://...)
+#: or host:port.
+_ADDRESS = re.compile(r"^([a-z][a-z0-9+.-]*://\S+|[^\s:/]+:\d+)$")
+
+
+def _chapter_names() -> list[str]:
+    """The chapter modules that say which runs they need (define ``configs``), found without
+    importing them (importing a chapter pulls in pandas, matplotlib, scipy), plus any module
+    registered under ``badgerlib.chapters.`` in ``sys.modules`` that has ``configs``."""
+    spec = importlib.util.find_spec(CHAPTERS)
+    names = set()
+    for info in pkgutil.iter_modules(spec.submodule_search_locations):
+        if info.name.startswith("_"):
+            continue
+        origin = importlib.util.find_spec(f"{CHAPTERS}.{info.name}").origin
+        try:
+            with open(origin, encoding="utf-8") as fh:
+                if re.search(r"^def configs\(", fh.read(), re.MULTILINE):
+                    names.add(info.name)
+        except OSError:
+            pass
+    prefix = CHAPTERS + "."
+    names.update(name[len(prefix):] for name, module in list(sys.modules.items())
+                 if name.startswith(prefix) and "." not in name[len(prefix):] and hasattr(module, "configs"))
+    return sorted(names)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status.
 
-    Examples (they train) are in ``tests/test_cli.py``.
+    Examples (they train) are in ``tests/test_cli.py`` and ``tests/test_precompute.py``.
     """
     args = _parser().parse_args(argv)
+    if args.command == "precompute":
+        return _precompute(args)
+    return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
     if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
         return _fail(f"--device = {args.device!r}: must be 'cpu' or 'cuda'")
     if args.runs_dir is not None and (problem := _unwritable(args.runs_dir)):
@@ -92,8 +150,94 @@ def _unwritable(path: str) -> str | None:
     return None
 
 
-def _fail(message: str) -> int:
-    print(f"badgerlib train: error: {message}", file=sys.stderr)
+def _precompute(args: argparse.Namespace) -> int:
+    fail = lambda message: _fail(message, "precompute")  # noqa: E731
+    chapter = args.chapter.replace("-", "_")
+    known = _chapter_names()
+    if chapter not in known:
+        return fail(f"chapter = {args.chapter!r}: must be one of {', '.join(known)}")
+    mode = args.mode if args.mode is not None else os.environ.get("BADGER_MODE") or "quick"
+    if mode not in ("quick", "full"):
+        source = "--mode" if args.mode is not None else "$BADGER_MODE"
+        return fail(f"{source} = {mode!r}: must be 'quick' or 'full'")
+    scheduler = args.scheduler if args.scheduler is not None else os.environ.get("BADGER_SCHEDULER") or None
+    if scheduler == "local":
+        scheduler = None
+    if scheduler is not None and not _ADDRESS.match(scheduler):
+        source = "--scheduler" if args.scheduler is not None else "$BADGER_SCHEDULER"
+        return fail(f"{source} = {scheduler!r}: must be a Dask scheduler address such as tcp://host:8786, "
+                    f"or 'local' for local processes")
+    if args.workers is not None:
+        if scheduler is not None:
+            return fail(f"--workers = {args.workers}: sets the local process pool only; a Dask cluster "
+                        f"({scheduler}) has the workers it was started with")
+        if args.workers < 1:
+            return fail(f"--workers = {args.workers}: must be an integer >= 1")
+    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
+        return fail(f"--device = {args.device!r}: must be 'cpu' or 'cuda'")
+    if args.runs_dir is not None and (problem := _unwritable(args.runs_dir)):
+        return fail(f"--runs-dir = {args.runs_dir!r}: {problem}; give a directory you can write to")
+
+    # The arguments are valid: now the heavy imports.
+    from badgerlib.sweep import precompute, unique_configs
+
+    module = importlib.import_module(f"{CHAPTERS}.{chapter}")
+    try:
+        groups = module.configs(mode == "quick")
+        print(f"badgerlib precompute: {chapter} ({mode}): {len(unique_configs(groups))} runs, on "
+              f"{scheduler or 'local processes'}", file=sys.stderr)
+        with _executor(scheduler, args.workers) as executor:
+            results = precompute(groups, executor=executor, runs_dir=args.runs_dir, device=args.device,
+                                 progress=not args.no_progress)
+    except ValueError as exc:
+        return fail(str(exc))
+    except (OSError, TimeoutError) as exc:
+        if scheduler is None:
+            raise
+        return fail(f"--scheduler = {scheduler!r}: cannot reach it ({exc}); give the address of a running Dask "
+                    f"scheduler")
+    except KeyboardInterrupt:
+        print("badgerlib precompute: interrupted; runs resume from their checkpoints next time", file=sys.stderr)
+        return 130
+    for result in results:
+        print(result.summary())
+    for path in dict.fromkeys(p for result in results for p in result.paths):
+        print(path)
+    return 0
+
+
+class _executor:
+    """The executor precompute runs on: a local process pool (``workers`` processes, or one
+    per core), or a Dask cluster's through ``distributed.Client(address).get_executor()``;
+    closed on exit."""
+
+    def __init__(self, scheduler: str | None, workers: int | None):
+        self.scheduler, self.workers, self.client, self.pool = scheduler, workers, None, None
+
+    def __enter__(self):
+        if self.scheduler is None:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(max_workers=self.workers or os.cpu_count() or 1)
+            return self.pool
+        try:
+            import distributed
+        except ImportError:
+            raise ValueError(f"--scheduler = {self.scheduler!r}: needs the 'distributed' package "
+                             f"(pip install distributed)") from None
+        self.client = distributed.Client(self.scheduler, timeout="20s")
+        return self.client.get_executor()
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=exc[0] is not None)
+        if self.client is not None:
+            self.client.close()
+        return False
+
+
+def _fail(message: str, command: str = "train") -> int:
+    print(f"badgerlib {command}: error: {message}", file=sys.stderr)
     return 2
 
 

@@ -185,6 +185,13 @@ class RunConfig:
         :meth:`badgerlib.train.Run.states_at` recomputes the states of any snapshot from its
         weights: for long runs, since a 16-expert, hidden-64 agent on 64 probe tasks with 24
         inner steps takes 8.6 MB of states per snapshot (13 GB over 1 501 snapshots).
+    stop_when_solved: end the run early once it is solved: a window W in outer iterations
+        (0, the default, never stops early). The run stops after the first update at which
+        every dimension's per-dimension error of the last guess (history ``dim_error``, over
+        the task's zeros level) has been below :data:`badgerlib.train.SOLVED_THRESHOLD` (0.25,
+        the threshold of :func:`badgerlib.analysis.components.solve_times`) at each of the last
+        W iterations; its history then ends there, its last snapshot is taken there, and
+        ``meta["stopped_at"]`` records the iteration (see :func:`badgerlib.train.solved`).
 
     Example
     -------
@@ -211,6 +218,7 @@ class RunConfig:
     record_states: bool = True
     optimizer: str = "adam"
     gradient: str = "objective"
+    stop_when_solved: int = 0
 
     def __post_init__(self):
         owner = type(self).__name__
@@ -231,6 +239,12 @@ class RunConfig:
         check_int(owner, "probe_batch", self.probe_batch, 1, 1_000_000)
         check_int(owner, "snapshot_count", self.snapshot_count, 0, 100_000)
         check_bool(owner, "record_states", self.record_states)
+        check_int(owner, "stop_when_solved", self.stop_when_solved, 0, 100_000_000)
+        if self.stop_when_solved and not hasattr(self.task, "dim_zeros_level") and not (
+                hasattr(self.task, "zeros_level") and hasattr(self.task, "scale")):
+            raise ValueError(f"{owner}.stop_when_solved = {self.stop_when_solved!r}: must be 0 for a task without a "
+                             f"zeros level ({type(self.task).__name__}); allowed > 0 for tasks with dim_zeros_level "
+                             f"or zeros_level and scale, such as GuessingGame")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"{owner}.optimizer = {self.optimizer!r}: must be one of {sorted(OPTIMIZERS)} "
                              f"(more with badgerlib.config.register_optimizer)")

@@ -18,6 +18,7 @@ The examples train: they are in ``tests/test_ensemble.py``.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Sequence
@@ -31,7 +32,7 @@ from badgerlib.config import RunConfig, torch_dtype
 from badgerlib.model import InnerLoopModel, Rollout
 from badgerlib.objective import scored_steps
 from badgerlib.run import Run, load_run, snapshot_iterations
-from badgerlib.train import TrainingState, checkpoint, finish, record, resume, take_snapshot, train
+from badgerlib.train import TrainingState, checkpoint, finish, record, resume, solved, take_snapshot, train_loop
 
 
 def same_but_seed(configs: Sequence[RunConfig]) -> None:
@@ -87,6 +88,34 @@ def ensemble_gradients(states: list[TrainingState]):
     return grads, losses, guesses.detach(), feedback.detach(), targets
 
 
+def vmap_is_exact(states: list[TrainingState]) -> bool:
+    """Whether the vectorised gradients equal, bit for bit, the gradients each seed's own
+    ``loss.backward()`` gives, on one batch drawn from a throwaway generator (no seed's own
+    draws are used). Whether a batched kernel sums in the same order as the single one depends
+    on the shapes (a tiny agent can take another path), so :func:`train_many` asks once per
+    ensemble instead of assuming it.
+
+    Example: in ``tests/test_ensemble.py`` (it needs trained states)."""
+    from badgerlib.objective import objective
+
+    probe = [TrainingState(st.config, st.model, st.optimizer, torch.Generator().manual_seed(st.config.seed),
+                           st.history, None, st.device) for st in states]
+    grads = ensemble_gradients(probe)[0]
+    for s, st in enumerate(states):
+        gen = torch.Generator().manual_seed(st.config.seed)
+        cfg, dtype = st.config, torch_dtype(st.config.dtype)
+        targets = cfg.task.sample_targets(cfg.batch, gen, dtype, st.device)
+        noise = st.model.initial_noise(cfg.batch, gen)
+        st.model.zero_grad(set_to_none=True)
+        h = st.model.initial_state(cfg.batch, noise=noise)
+        objective(st.model.rollout(cfg.task, targets, cfg.inner_steps, h_init=h), cfg.loss_on).backward()
+        same = all(torch.equal(p.grad, grads[name][s]) for name, p in st.model.named_parameters())
+        st.model.zero_grad(set_to_none=True)
+        if not same:
+            return False
+    return True
+
+
 def update_many(states: list[TrainingState]) -> list[tuple[Rollout, float, float]]:
     """One outer step of every seed (:func:`badgerlib.train.update`, vectorised): gradients
     together, then per seed its own clipping and optimiser step. Returns per seed what
@@ -118,55 +147,72 @@ def train_many(configs: Sequence[RunConfig], *, runs_dir: str | Path | None = No
     """Train configs that differ only in seed as one ensemble (or load the stored ones) and
     return their runs in the order given; each is stored as its own run.
 
+    As :func:`badgerlib.train.train` does, it trains a run only while holding its lock
+    (:func:`badgerlib.store.run_lock`, taken in a fixed order so that two ensembles sharing
+    seeds cannot deadlock), and a seed whose ``stop_when_solved`` rule fires leaves the
+    ensemble there, stored as stopped.
+
     Seeds whose checkpoints stand at different iterations, model families not marked
-    ``ensemble_exact`` (:class:`badgerlib.model.InnerLoopModel`; the LSTMs) and registered
-    gradient transforms other than the default are trained one by one with
-    :func:`badgerlib.train.train` instead (same results, no speed-up)."""
+    ``ensemble_exact`` (:class:`badgerlib.model.InnerLoopModel`; the LSTMs), registered
+    gradient transforms other than the default, and shapes for which the batched gradient is
+    not bit-identical here (:func:`vmap_is_exact`) are trained one by one with
+    :func:`badgerlib.train.train_loop` instead (same results, no speed-up)."""
     configs = list(configs)
     same_but_seed(configs)
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device = {device!r}: CUDA is not available on this machine; use 'cpu'")
     runs = {c: load_run(c, runs_dir) for c in configs}
-    todo = [c for c in configs if runs[c] is None]
-    if todo:
-        states = [resume(c, store.run_path(c, runs_dir), device) for c in todo]
-        vectorisable = (isinstance(states[0].model, InnerLoopModel) and states[0].model.ensemble_exact
-                        and todo[0].gradient == "objective" and len({st.done for st in states}) == 1)
-        if not vectorisable:
-            for c in todo:
-                runs[c] = train(c, runs_dir=runs_dir, device=device, progress=progress,
-                                checkpoint_every=checkpoint_every)
-        else:
-            for st, run in zip(states, _train_states(states, progress, checkpoint_every)):
-                runs[st.config] = run
+    todo = sorted((c for c in configs if runs[c] is None), key=lambda c: str(store.run_path(c, runs_dir)))
+    with contextlib.ExitStack() as locks:
+        for c in todo:
+            locks.enter_context(store.run_lock(store.run_path(c, runs_dir)))
+        for c in todo:     # finished by another process while this one waited for the locks
+            runs[c] = load_run(c, runs_dir)
+        todo = [c for c in todo if runs[c] is None]
+        if todo:
+            states = [resume(c, store.run_path(c, runs_dir), device) for c in todo]
+            vectorisable = (isinstance(states[0].model, InnerLoopModel) and states[0].model.ensemble_exact
+                            and todo[0].gradient == "objective" and len({st.done for st in states}) == 1
+                            and vmap_is_exact(states))
+            trained = (_train_states(states, progress, checkpoint_every) if vectorisable else
+                       [train_loop(c, store.run_path(c, runs_dir), device, progress, checkpoint_every, None) for c in todo])
+            runs.update(zip(todo, trained))
     return [runs[c] for c in configs]
 
 
 def _train_states(states: list[TrainingState], progress: bool, checkpoint_every: int) -> list[Run]:
-    """The loop of :func:`badgerlib.train.train`, over all seeds at once."""
+    """The loop of :func:`badgerlib.train.train`, over all seeds at once; a seed that meets its
+    stop rule is finished and leaves the ensemble."""
     cfg = states[0].config
     start, total, due = states[0].done, cfg.iterations, set(snapshot_iterations(cfg).tolist())
+    finished: dict[int, Run] = {}
+    active = [i for i, st in enumerate(states) if not solved(st)]
     bar = tqdm(total=total, initial=start, disable=not progress, unit="it", mininterval=0.5,
                desc=f"train {len(states)} seeds")
     try:
-        while states[0].done < total:
-            for st in states:
+        while active and states[active[0]].done < total:
+            group = [states[i] for i in active]
+            for st in group:
                 take_snapshot(st, due)
-            for st, (rollout, loss, grad_norm) in zip(states, update_many(states)):
+            for st, (rollout, loss, grad_norm) in zip(group, update_many(group)):
                 record(st, rollout, loss, grad_norm)
             bar.update(1)
-            done = states[0].done
+            done = group[0].done
             if checkpoint_every and done % checkpoint_every == 0 and done < total:
-                for st in states:
+                for st in group:
                     checkpoint(st)
-        for st in states:
-            take_snapshot(st, due)
+            for i in [i for i in active if solved(states[i])]:
+                take_snapshot(states[i], due)
+                finished[i] = finish(states[i], start)
+                active.remove(i)
+        for i in active:
+            take_snapshot(states[i], due)
     except FloatingPointError:
         raise
     except BaseException:
-        for st in states:   # interrupted: keep everything computed so far, for every seed
-            checkpoint(st)
+        for i in active:   # interrupted: keep everything computed so far, for every seed
+            checkpoint(states[i])
         raise
     finally:
         bar.close()
-    return [finish(st, start) for st in states]
+    return [finished[i] if i in finished else finish(states[i], start) for i in range(len(states))]

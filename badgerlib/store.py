@@ -9,7 +9,9 @@ Layout of one run, ``<runs dir>/<config hash>/``:
   manifest is unfinished, and a file whose hash does not match is corrupt and recomputed;
 - ``checkpoint.pt`` (+ ``checkpoint.json`` with its hash) while a run is in progress, and
   ``checkpoint_snapshots/<iteration>.npz``, the snapshots taken so far (listed with their
-  hashes in the checkpoint).
+  hashes in the checkpoint);
+- ``.lock``: the empty file that :func:`run_lock` locks while a process trains the run (kept
+  afterwards: deleting a lock file others may be waiting on would let two processes hold it).
 
 The runs directory is ``$BADGER_RUNS`` if set, else ``runs/`` beside the ``badgerlib``
 package (the repository root for an editable install).
@@ -24,6 +26,8 @@ True
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -33,7 +37,7 @@ import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -61,7 +65,7 @@ def default_runs_dir() -> Path:
 
 #: Fields added to the configs after runs were stored, with the default that reproduces the
 #: earlier behaviour: left out of the hash at that default, so existing runs keep their hash.
-HASH_NEUTRAL_DEFAULTS = {"record_states": True, "optimizer": "adam", "gradient": "objective"}
+HASH_NEUTRAL_DEFAULTS = {"record_states": True, "optimizer": "adam", "gradient": "objective", "stop_when_solved": 0}
 
 
 def config_hash(config) -> str:
@@ -426,3 +430,60 @@ def remove_checkpoint(path: Path) -> None:
         except FileNotFoundError:
             pass
     shutil.rmtree(Path(path) / CHECKPOINT_SNAPSHOTS, ignore_errors=True)
+
+
+# ---- one process trains a run at a time ----------------------------------------------------------
+
+LOCK_FILE = ".lock"
+
+
+@contextlib.contextmanager
+def run_lock(path: str | os.PathLike) -> Iterator[bool]:
+    """Hold an exclusive lock on the run directory ``path`` for the block: a second process
+    (or thread) asking for it waits until the first leaves the block. Yields True when locked,
+    False when the file system does not support locking (then nothing is locked, with a
+    warning: two workers may both compute the run, which stays correct since every write is
+    atomic; it only costs the time).
+
+    ``fcntl.flock`` on ``<path>/.lock``, not a lock file created with ``O_CREAT | O_EXCL``:
+    the operating system releases a flock when its process dies (killed by a cluster's time
+    limit, out of memory), so a dead worker never leaves a stale lock behind, while a
+    create-exclusive file would stay until someone deletes it by hand. On a shared file system
+    flock needs the file system's lock support: NFS (Linux emulates flock with NFS byte-range
+    locks), Lustre mounted with ``-o flock``, GPFS and BeeGFS do; where it is missing, flock
+    fails and this falls back to no lock as above. Elsewhere than POSIX (no ``fcntl``) it also
+    locks nothing.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "run"
+    >>> with run_lock(p) as locked:
+    ...     locked, (p / LOCK_FILE).exists()
+    (True, True)
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield False
+        return
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            locked = True
+        except OSError as exc:
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
+            warnings.warn(f"run store: cannot lock {path / LOCK_FILE} ({exc.strerror}); training without a lock, "
+                          f"so two workers may both compute this run", stacklevel=3)
+            locked = False
+        try:
+            yield locked
+        finally:
+            if locked:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -12,6 +12,11 @@ usual, so a sweep that is interrupted or rerun only computes what is missing.
 
 :func:`measure_speeds` and :func:`estimate_seconds` say how long a set of configs takes here.
 
+:func:`precompute` is the cluster route's engine: given a chapter's groups of configs (what
+``configs(quick)`` of a chapter module returns), it trains what the store lacks with
+:func:`sweep` and reports per group (``python -m badgerlib precompute <chapter>`` finds the
+chapter; the core never imports the chapters).
+
 Example
 -------
 >>> [c.seed for c in seeds(RunConfig(), 3, start=5)]
@@ -28,6 +33,7 @@ import math
 import os
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -249,3 +255,57 @@ def unique_configs(groups: dict[str, list[RunConfig]]) -> list[RunConfig]:
     2
     """
     return list(dict.fromkeys(c for cfgs in groups.values() for c in cfgs))
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """What :func:`precompute` did for one group of runs: their directories, in the group's
+    order (each run once), and how many of them it trained (the others were stored already; a
+    run that two groups share counts in both)."""
+
+    name: str
+    paths: list[Path]
+    trained: int
+
+    def summary(self) -> str:
+        """One line: the group, its runs, how many were trained now.
+
+        Example
+        -------
+        >>> GroupResult("standard", [Path("/r/a"), Path("/r/b")], 1).summary()
+        'standard: 2 runs, 1 trained now, 1 already stored'
+        """
+        return (f"{self.name}: {len(self.paths)} run{'s' * (len(self.paths) != 1)}, {self.trained} trained now, "
+                f"{len(self.paths) - self.trained} already stored")
+
+
+def precompute(groups: dict[str, list[RunConfig]], executor: Executor | None = None,
+               runs_dir: str | Path | None = None, device: str = "cpu", progress: bool = True,
+               threads: int | None = 1) -> list[GroupResult]:
+    """Train every run of ``groups`` (name -> configs, as a chapter module's
+    ``configs(quick)`` returns) that the store lacks, once each however many groups share it,
+    with :func:`sweep` on ``executor`` (default: local processes, one per core); return one
+    :class:`GroupResult` per group, in order. ``runs_dir`` is made absolute here, so workers
+    that start elsewhere (a Dask cluster on a shared file system) write to the same store.
+    A worker that picks up a run another worker is training waits for it and loads it
+    (:func:`badgerlib.store.run_lock`). (Trains: examples in ``tests/test_precompute.py``.)
+    """
+    from badgerlib.run import load_run
+    from badgerlib.store import default_runs_dir, run_path
+
+    if not isinstance(groups, dict):
+        raise TypeError(f"groups = {groups!r}: must be a dict of group name -> list of RunConfig")
+    for name, cfgs in groups.items():
+        if not isinstance(cfgs, (list, tuple)) or not all(isinstance(c, RunConfig) for c in cfgs):
+            raise TypeError(f"groups[{name!r}]: must be a list of RunConfig")
+    configs = unique_configs(groups)
+    runs_dir = Path(runs_dir if runs_dir is not None else default_runs_dir()).resolve()
+    missing = [c for c in configs if load_run(c, runs_dir) is None]
+    if missing:
+        sweep(missing, executor=executor, runs_dir=runs_dir, device=device, progress=progress, threads=threads)
+    missing = set(missing)
+    out = []
+    for name, cfgs in groups.items():
+        cfgs = list(dict.fromkeys(cfgs))
+        out.append(GroupResult(name, [run_path(c, runs_dir) for c in cfgs], sum(c in missing for c in cfgs)))
+    return out

@@ -26,7 +26,17 @@ History (one entry per outer iteration, all numpy arrays with the iteration as f
 - ``mean_corr``: correlation over the batch between the mean of the guess and the mean of the
   target (high in the "same number in every dimension" phase).
 
-The examples that train live in ``tests/test_train.py``.
+Stopping when solved: with ``RunConfig(stop_when_solved=W)`` the loop ends once
+:func:`solved` says so (every dimension below :data:`SOLVED_THRESHOLD` of its zeros level at
+each of the last W iterations); :func:`finish` then stores the history up to there, a last
+snapshot there and ``meta["stopped_at"]``. The rule reads only the history, which checkpoints
+keep, so a resumed run stops at the same iteration as an uninterrupted one.
+
+Two processes asked for the same run (two sweep workers, two notebooks) do not both train it:
+:func:`train` trains under :func:`badgerlib.store.run_lock`, and the one that waited finds the
+finished run and loads it.
+
+The examples that train live in ``tests/test_train.py`` and ``tests/test_stop_rule.py``.
 """
 from __future__ import annotations
 
@@ -51,6 +61,11 @@ from badgerlib.run import Run, build_model, load_run, probe_inputs, snapshot_ite
 
 #: The scalar series of the history (``dim_error`` is the one with a second axis).
 HISTORY_SCALARS = ("loss", "last_error", "grad_norm", "guess_magnitude", "guess_spread", "mean_corr")
+
+#: A dimension counts as solved while its error of the last guess is below this fraction of
+#: its zeros level: the threshold of :func:`badgerlib.analysis.components.solve_times`, which
+#: chapters 2-3 use. (Changing it changes stopped runs: bump ``store.RESULTS_VERSION``.)
+SOLVED_THRESHOLD = 0.25
 
 
 def backprop_objective(model: torch.nn.Module, rollout: Rollout, config: RunConfig) -> torch.Tensor:
@@ -196,6 +211,47 @@ def take_snapshot(state: TrainingState, due: set[int]) -> None:
             state.snapshot_hashes[done] = store.save_checkpoint_snapshot(state.path, done, state.snapshots[done])
 
 
+def dim_zeros_level(task) -> float:
+    """The unscaled error of one dimension guessed 0, which the stop rule divides by: the
+    task's ``dim_zeros_level`` (the guessing game); for a task without one, the mean over
+    dimensions, ``zeros_level / scale`` (for :class:`~badgerlib.tasks.SineSumGame`, whose
+    targets' spread varies along the grid, every point is measured against that mean).
+
+    Example
+    -------
+    >>> from badgerlib.tasks import GuessingGame, SineSumGame
+    >>> dim_zeros_level(GuessingGame(n=4)), dim_zeros_level(SineSumGame(m=11, frequencies=(1, 2)))
+    (0.3333333333333333, 1.0)
+    """
+    level = getattr(task, "dim_zeros_level", None)
+    return float(level if level is not None else task.zeros_level / task.scale)
+
+
+def solved(state: TrainingState) -> bool:
+    """The stop rule of ``RunConfig.stop_when_solved = W`` (False when W is 0): after W or more
+    updates, every dimension's error of the last guess (history ``dim_error`` over
+    :func:`dim_zeros_level`) was below :data:`SOLVED_THRESHOLD` at every one of the last W
+    iterations. Strict rather than smoothed: one batch above the threshold restarts the
+    window, so a run never stops on a lucky stretch, and a history cut there still shows every
+    dimension solved to :func:`~badgerlib.analysis.components.solve_times` (whose centred
+    smoothing, shrunk at the end, then averages values that are all below the threshold, for
+    a window of up to 2 W - 1).
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> cfg = RunConfig(stop_when_solved=2)
+    >>> errors = np.array([[0.3, 0.3, 0.3], [0.01, 0.01, 0.01], [0.01, 0.02, 0.0]])
+    >>> [solved(SimpleNamespace(config=cfg, history={"dim_error": errors}, done=d)) for d in (1, 2, 3)]
+    [False, False, True]
+    """
+    window = state.config.stop_when_solved
+    if not window or state.done < window:
+        return False
+    recent = state.history["dim_error"][state.done - window:state.done] / dim_zeros_level(state.config.task)
+    return bool(np.all(recent < SOLVED_THRESHOLD))
+
+
 def checkpoint(state: TrainingState) -> None:
     """Atomically write everything needed to resume after ``state.done`` updates."""
     if state.path is None:
@@ -220,17 +276,27 @@ def record(state: TrainingState, rollout: Rollout, loss: float, grad_norm: float
 
 
 def finish(state: TrainingState, start: int) -> Run:
-    """The finished :class:`Run`; stored (and its checkpoint removed) when the state has a path."""
+    """The finished :class:`Run`; stored (and its checkpoint removed) when the state has a path.
+    A run that stopped before ``config.iterations`` (:func:`solved`) keeps the history of the
+    iterations done, gets a last snapshot at the iteration it stopped at (when it records
+    snapshots) and ``meta["stopped_at"]``."""
     cfg, model, session = state.config, state.model, time.perf_counter() - state.started
+    stopped = state.done < cfg.iterations
+    if stopped:
+        state.history = {k: v[:state.done] for k, v in state.history.items()}
+        if cfg.snapshot_count and state.done not in state.snapshots:
+            state.snapshots[state.done] = snapshot(model, cfg, state.device)
     probe_targets = probe_inputs(model, cfg, state.device)[0]
     snapshots = {"iterations": np.array(sorted(state.snapshots), dtype=np.int64),
                  "targets": probe_targets.float().cpu().numpy()}
     for name in next(iter(state.snapshots.values()), {}):
         snapshots[name] = np.stack([state.snapshots[k][name] for k in sorted(state.snapshots)])
     meta = {"seconds": state.elapsed + session,
-            "iterations_per_second": (cfg.iterations - start) / max(session, 1e-9),
+            "iterations_per_second": (state.done - start) / max(session, 1e-9),
             "device": state.device, "torch": torch.__version__, "python": platform.python_version(),
             "threads": torch.get_num_threads()}
+    if stopped:
+        meta["stopped_at"] = state.done
     model_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     if state.path is not None:
         store.write_result(state.path, cfg, state.history, snapshots, model_state, meta)
@@ -263,14 +329,38 @@ def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str 
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device = {device!r}: CUDA is not available on this machine; use 'cpu'")
     path = store.run_path(config, runs_dir) if cache else None
-    if path is not None and (found := load_run(config, runs_dir)) is not None:
+    if path is None:
+        return train_loop(config, path, device, progress, checkpoint_every, on_iteration)
+    seen = _manifest(path)
+    if (found := load_run(config, runs_dir)) is not None:
         return found
+    with store.run_lock(path):
+        # Another process may have finished the run while this one waited for the lock: load it
+        # then (the manifest changed) rather than train it again.
+        if _manifest(path) not in (None, seen) and (found := load_run(config, runs_dir)) is not None:
+            return found
+        return train_loop(config, path, device, progress, checkpoint_every, on_iteration)
+
+
+def _manifest(path: Path) -> bytes | None:
+    """The bytes of a run's manifest (None when it has none): written last, so a change means
+    another process finished (or rewrote) the run."""
+    try:
+        return (path / "manifest.json").read_bytes()
+    except OSError:
+        return None
+
+
+def train_loop(config: RunConfig, path: Path | None, device: str, progress: bool, checkpoint_every: int,
+               on_iteration: Callable[[int, float], None] | None = None) -> Run:
+    """The loop of :func:`train` without the store lookup and the lock: it trains ``config``
+    (resuming from a checkpoint in ``path`` if there is one) and stores the run in ``path``."""
     state = resume(config, path, device)
     start, total, due = state.done, config.iterations, set(snapshot_iterations(config).tolist())
     bar = tqdm(total=total, initial=start, disable=not progress, desc=f"train {store.config_hash(config)[:8]}",
                unit="it", mininterval=0.5)
     try:
-        while state.done < total:
+        while state.done < total and not solved(state):
             take_snapshot(state, due)
             rollout, loss, grad_norm = update(state)
             record(state, rollout, loss, grad_norm)

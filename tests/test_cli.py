@@ -32,6 +32,8 @@ def test_train_prints_the_run_directory_last(tmp_path):
     (["train", "--device", "tpu"], "--device = 'tpu': must be 'cpu' or 'cuda'"),
     (["fly"], "invalid choice: 'fly'"),
     (["train", "--runs-dir", "/proc/x"], "--runs-dir = '/proc/x': No such file or directory"),
+    (["precompute", "nope"], "badgerlib precompute: error: chapter = 'nope': must be one of estimators, f_principle"),
+    (["precompute", "plateaus", "--workers", "0"], "--workers = 0: must be an integer >= 1"),
 ])
 def test_bad_arguments_exit_nonzero_with_one_line(tmp_path, args, message):
     out = cli(*args, runs_dir=tmp_path)

@@ -4,8 +4,15 @@ import pytest
 import torch
 
 from badgerlib import GuessingGame, LSTMMetaLearnerConfig, MicroBadgerConfig, RunConfig, SineSumGame, load_run, train
-from badgerlib.ensemble import same_but_seed, train_many
+from badgerlib.ensemble import same_but_seed, train_many, vmap_is_exact
 from badgerlib.sweep import seeds
+from badgerlib.train import resume
+
+
+def exact_here(configs) -> bool:
+    """Whether this machine's batched kernels give these shapes bit-identical gradients (the
+    ensemble vectorises only then; it falls back to one seed at a time otherwise)."""
+    return vmap_is_exact([resume(c, None) for c in configs])
 
 BASE = RunConfig(task=GuessingGame(n=3), model=MicroBadgerConfig(experts=4, hidden=8), iterations=24, batch=8,
                  inner_steps=4, snapshot_count=3, probe_batch=5)
@@ -34,6 +41,7 @@ def test_every_seed_of_an_ensemble_is_bit_identical_to_that_seed_alone(tmp_path,
     monkeypatch.setattr(ensemble, "update_many", lambda states, real=ensemble.update_many: steps.append(1) or real(states))
     configs = seeds(base, 3, start=4)
     runs = train_many(configs, runs_dir=tmp_path, progress=False)
+    assert exact_here(configs), "these shapes were exact where the test was written: look at this machine's kernels"
     assert len(steps) == base.iterations                           # the seeds really went together
     assert [r.config for r in runs] == configs
     for cfg, run in zip(configs, runs):
@@ -83,3 +91,23 @@ def test_configs_must_differ_only_in_seed():
         same_but_seed([BASE, BASE])
     with pytest.raises(ValueError, match="configs is empty"):
         same_but_seed([])
+
+
+def test_a_seed_that_meets_its_stop_rule_leaves_the_ensemble_as_it_would_stop_alone(tmp_path):
+    easy = BASE.replace(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=4, hidden=16), iterations=400,
+                        lr=1e-2, stop_when_solved=20)      # seeds 1 and 2 stop (at 226 and 211), seed 0 runs on
+    configs = seeds(easy, 3)
+    assert exact_here(configs)
+    runs = train_many(configs, runs_dir=tmp_path, progress=False)
+    stopped = [r.meta.get("stopped_at") for r in runs]
+    assert any(s is not None for s in stopped), "no seed stopped: the test would show nothing"
+    for cfg, run in zip(configs, runs):
+        assert_identical(run, train(cfg, cache=False, progress=False))
+
+
+def test_shapes_whose_batched_gradients_are_not_exact_fall_back_to_one_seed_at_a_time(tmp_path):
+    tiny = BASE.replace(model=MicroBadgerConfig(experts=2, hidden=4, message=2), task=GuessingGame(n=1))
+    configs = seeds(tiny, 2)
+    # whichever way this machine goes for these shapes, every seed ends as it would alone
+    for cfg, run in zip(configs, train_many(configs, runs_dir=tmp_path, progress=False)):
+        assert_identical(run, train(cfg, cache=False, progress=False))
