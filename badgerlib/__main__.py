@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
     t.add_argument("--loss-on", default="all", help="all or last inner step (default all)")
     t.add_argument("--seed", type=int, default=0, help="the one seed (default 0)")
+    t.add_argument("--seeds", default=None,
+                   help="several seeds trained together as one ensemble, e.g. 0-7 or 0,3,5 (replaces --seed); "
+                        "prints one run directory per line")
     t.add_argument("--dtype", default="float32", help="float32 or float64 (default float32)")
     t.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     t.add_argument("--runs-dir", default=None, help="run store (default $BADGER_RUNS or ./runs)")
@@ -125,15 +128,46 @@ def _train(args: argparse.Namespace) -> int:
             inner_steps=args.inner_steps, iterations=args.iterations, batch=args.batch, lr=args.lr,
             loss_on=args.loss_on, seed=args.seed, dtype=args.dtype,
         )
-        from badgerlib.train import train  # torch-heavy import only once the arguments are valid
-        run = train(config, runs_dir=args.runs_dir, device=args.device, progress=not args.no_progress)
+        seeds = [args.seed] if args.seeds is None else parse_seeds(args.seeds)
+        from badgerlib.ensemble import train_many  # torch-heavy import only once the arguments are valid
+        runs = train_many([config.replace(seed=s) for s in seeds], runs_dir=args.runs_dir, device=args.device,
+                          progress=not args.no_progress)
     except ValueError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         print("badgerlib train: interrupted; the run resumes from its checkpoint next time", file=sys.stderr)
         return 130
-    print(run.path)
+    for run in runs:
+        print(run.path)
     return 0
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Seeds from ``--seeds``: ranges ``a-b`` (both ends included) and single seeds, joined by
+    commas.
+
+    Example
+    -------
+    >>> parse_seeds("0-3,7")
+    [0, 1, 2, 3, 7]
+    >>> parse_seeds("3-1")
+    Traceback (most recent call last):
+    ...
+    ValueError: --seeds = '3-1': must be seeds like 0-7 or 0,3,5 (ranges low-high, each seed once)
+    """
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.strip().partition("-")
+            low, high = int(low), int(high) if high else int(low)
+            if not 0 <= low <= high:
+                raise ValueError
+            seeds.extend(range(low, high + 1))
+    except ValueError:
+        seeds = []
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds = {text!r}: must be seeds like 0-7 or 0,3,5 (ranges low-high, each seed once)")
+    return seeds
 
 
 def _unwritable(path: str) -> str | None:

@@ -32,6 +32,7 @@ def test_train_prints_the_run_directory_last(tmp_path):
     (["train", "--device", "tpu"], "--device = 'tpu': must be 'cpu' or 'cuda'"),
     (["fly"], "invalid choice: 'fly'"),
     (["train", "--runs-dir", "/proc/x"], "--runs-dir = '/proc/x': No such file or directory"),
+    (["train", "--seeds", "4-2"], "--seeds = '4-2': must be seeds like 0-7 or 0,3,5"),
     (["precompute", "nope"], "badgerlib precompute: error: chapter = 'nope': must be one of estimators, f_principle"),
     (["precompute", "plateaus", "--workers", "0"], "--workers = 0: must be an integer >= 1"),
 ])
@@ -42,3 +43,14 @@ def test_bad_arguments_exit_nonzero_with_one_line(tmp_path, args, message):
     assert len(lines) == 1, out.stderr
     assert message in lines[0]
     assert "Traceback" not in out.stderr
+
+
+def test_seeds_train_together_and_print_one_directory_each_in_order(tmp_path):
+    args = ["train", "--n", "2", "--experts", "3", "--hidden", "4", "--inner-steps", "2",
+            "--iterations", "4", "--batch", "2", "--seeds", "1-2,5"]
+    out = cli(*args, runs_dir=tmp_path)
+    assert out.returncode == 0, out.stderr
+    dirs = [Path(line) for line in out.stdout.strip().splitlines()[-3:]]
+    assert all(d.parent == tmp_path and (d / "manifest.json").exists() for d in dirs)
+    single = cli(*args[:-2], "--seed", "5", runs_dir=tmp_path)       # the same run as the ensemble's seed 5
+    assert single.stdout.strip().splitlines()[-1] == str(dirs[2])
