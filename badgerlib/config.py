@@ -64,6 +64,15 @@ OPTIMIZERS: dict[str, Callable] = {}
 GRADIENT_TRANSFORMS: dict[str, Callable] = {}
 
 
+def _register(registry: dict[str, Callable], what: str, name: str, fn: Callable) -> Callable:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"register_{what}: name = {name!r}: must be a non-empty string")
+    if not callable(fn):
+        raise ValueError(f"register_{what}: {name!r} = {fn!r}: must be callable")
+    registry[name] = fn
+    return fn
+
+
 def register_optimizer(name: str, factory: Callable) -> Callable:
     """Make ``RunConfig(optimizer=name)`` build its optimiser with ``factory(params, config)``.
 
@@ -73,11 +82,9 @@ def register_optimizer(name: str, factory: Callable) -> Callable:
     >>> _ = register_optimizer("sgd-doc", lambda params, config: torch.optim.SGD(params, lr=config.lr))
     >>> RunConfig(optimizer="sgd-doc").optimizer
     'sgd-doc'
+    >>> del OPTIMIZERS["sgd-doc"]
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"register_optimizer: name = {name!r}: must be a non-empty string")
-    OPTIMIZERS[name] = factory
-    return factory
+    return _register(OPTIMIZERS, "optimizer", name, factory)
 
 
 def register_gradient_transform(name: str, fn: Callable) -> Callable:
@@ -90,11 +97,9 @@ def register_gradient_transform(name: str, fn: Callable) -> Callable:
     >>> _ = register_gradient_transform("doc-noop", lambda model, rollout, config: rollout.feedback.mean())
     >>> RunConfig(gradient="doc-noop").gradient
     'doc-noop'
+    >>> del GRADIENT_TRANSFORMS["doc-noop"]
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"register_gradient_transform: name = {name!r}: must be a non-empty string")
-    GRADIENT_TRANSFORMS[name] = fn
-    return fn
+    return _register(GRADIENT_TRANSFORMS, "gradient_transform", name, fn)
 
 
 @register_kind
