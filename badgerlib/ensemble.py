@@ -7,8 +7,11 @@ Everything else is done per seed, with the very pieces :func:`badgerlib.train.tr
 (:func:`~badgerlib.train.resume`, :func:`~badgerlib.train.record`, snapshots, checkpoints,
 :func:`~badgerlib.train.finish`): each seed draws its tasks and noise from its own generator,
 clips its own gradient and steps its own optimiser, and is stored as its own run under its own
-hash. On the CPU each seed's history is bit-identical to training it alone (``tests/test_ensemble.py``
-checks it); a stored seed is loaded, not retrained.
+hash. On the CPU each seed's history is bit-identical to training it alone
+(``tests/test_ensemble.py`` checks it): whether a batched kernel sums in the same order as the
+single one depends on the shapes, so :func:`train_many` checks that once per ensemble
+(:func:`vmap_is_exact`) and trains seed by seed where it does not hold. A stored seed is
+loaded, not retrained.
 
 What this buys: on a GPU a model of a few thousand weights is bound by kernel launches, and one
 batched launch for S seeds costs about what one seed costs. On 2 CPU cores the gain is small
