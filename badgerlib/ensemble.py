@@ -157,7 +157,8 @@ def train_many(configs: Sequence[RunConfig], *, runs_dir: str | Path | None = No
 
     Seeds whose checkpoints stand at different iterations, model families not marked
     ``ensemble_exact`` (:class:`badgerlib.model.InnerLoopModel`; the LSTMs), registered
-    gradient transforms other than the default, and shapes for which the batched gradient is
+    gradient transforms other than the default, the ``"compiled"`` engine (whose numbers would
+    not match the seed trained alone), and shapes for which the batched gradient is
     not bit-identical here (:func:`vmap_is_exact`) are trained one by one with
     :func:`badgerlib.train.train_loop` instead (same results, no speed-up)."""
     configs = list(configs)
@@ -175,7 +176,7 @@ def train_many(configs: Sequence[RunConfig], *, runs_dir: str | Path | None = No
         if todo:
             states = [resume(c, store.run_path(c, runs_dir), device) for c in todo]
             vectorisable = (isinstance(states[0].model, InnerLoopModel) and states[0].model.ensemble_exact
-                            and todo[0].gradient == "objective" and len({st.done for st in states}) == 1
+                            and todo[0].gradient == "objective" and todo[0].engine == "eager" and len({st.done for st in states}) == 1
                             and vmap_is_exact(states))
             trained = (_train_states(states, progress, checkpoint_every) if vectorisable else
                        [train_loop(c, store.run_path(c, runs_dir), device, progress, checkpoint_every, None) for c in todo])

@@ -65,7 +65,8 @@ def default_runs_dir() -> Path:
 
 #: Fields added to the configs after runs were stored, with the default that reproduces the
 #: earlier behaviour: left out of the hash at that default, so existing runs keep their hash.
-HASH_NEUTRAL_DEFAULTS = {"record_states": True, "optimizer": "adam", "gradient": "objective", "stop_when_solved": 0}
+HASH_NEUTRAL_DEFAULTS = {"record_states": True, "optimizer": "adam", "gradient": "objective", "stop_when_solved": 0,
+                         "engine": "eager"}
 
 
 def config_hash(config) -> str:

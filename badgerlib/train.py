@@ -55,6 +55,7 @@ from badgerlib import store
 from badgerlib.config import (
     GRADIENT_TRANSFORMS, OPTIMIZERS, RunConfig, register_gradient_transform, register_optimizer, torch_dtype,
 )
+from badgerlib.engine import EagerForward, forward_for
 from badgerlib.model import Rollout
 from badgerlib.objective import objective
 from badgerlib.run import Run, build_model, load_run, probe_inputs, snapshot_iterations
@@ -105,6 +106,7 @@ class TrainingState:
     elapsed: float = 0.0               # seconds spent before this session
     snapshots: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     snapshot_hashes: dict[int, str] = field(default_factory=dict)  # SHA-256 of each snapshot file
+    forward: EagerForward | None = None  # the compiled inner loop of engine "compiled" (made on first use)
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -143,7 +145,7 @@ def update(state: TrainingState) -> tuple[Rollout, float, float]:
     the gradient is not finite."""
     cfg, model, it = state.config, state.model, state.done
     targets = cfg.task.sample_targets(cfg.batch, state.generator, torch_dtype(cfg.dtype), state.device)
-    rollout = model.rollout(cfg.task, targets, cfg.inner_steps, state.generator)
+    rollout = inner_loop(state, targets)
     state.optimizer.zero_grad(set_to_none=True)
     loss = GRADIENT_TRANSFORMS[cfg.gradient](model, rollout, cfg)
     if not torch.isfinite(loss):
@@ -157,6 +159,20 @@ def update(state: TrainingState) -> tuple[Rollout, float, float]:
     state.optimizer.step()
     state.done = it + 1
     return rollout, loss.item(), grad_norm.item()
+
+
+def inner_loop(state: TrainingState, targets: torch.Tensor) -> Rollout:
+    """The rollout of one outer step on ``targets``, run by the config's engine
+    (:mod:`badgerlib.engine`). Both engines draw the same initial noise from the state's
+    generator, in the same order."""
+    cfg, model = state.config, state.model
+    if cfg.engine == "eager":
+        return model.rollout(cfg.task, targets, cfg.inner_steps, state.generator)
+    if state.forward is None:
+        state.forward = forward_for(model, cfg.engine)
+    noise = model.initial_noise(targets.shape[0], state.generator)
+    guesses, feedback = state.forward(cfg.task, targets, cfg.inner_steps, noise)
+    return Rollout(guesses=guesses, feedback=feedback, targets=targets)
 
 
 def batch_stats(task, rollout: Rollout) -> dict[str, np.ndarray]:
@@ -294,7 +310,8 @@ def finish(state: TrainingState, start: int) -> Run:
     meta = {"seconds": state.elapsed + session,
             "iterations_per_second": (state.done - start) / max(session, 1e-9),
             "device": state.device, "torch": torch.__version__, "python": platform.python_version(),
-            "threads": torch.get_num_threads()}
+            "threads": torch.get_num_threads(),
+            "engine": state.forward.engine if state.forward is not None else cfg.engine}
     if stopped:
         meta["stopped_at"] = state.done
     model_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}

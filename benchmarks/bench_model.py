@@ -1,5 +1,7 @@
-"""Milliseconds per outer iteration (forward, backward, Adam step) of the vectorised
-Micro-Badger against the same model run with a Python loop over experts.
+"""Milliseconds per training update of one seed: the same model with a Python loop over
+experts (naive), vectorised and run op by op (``engine="eager"``), and vectorised under
+``torch.compile`` (``engine="compiled"``), with the share of the machine's float32 matmul peak
+measured in the same run.
 
 The loop version shares the weights and is batched over tasks, as a first implementation would
 be; only the experts are looped. Run: ``python -m benchmarks.bench_model``.
@@ -10,7 +12,9 @@ import time
 
 import torch
 
-from badgerlib import GuessingGame, MicroBadger, MicroBadgerConfig
+from badgerlib import GuessingGame, MicroBadger, MicroBadgerConfig, RunConfig
+from badgerlib.config import OPTIMIZERS
+from badgerlib.train import resume, update
 
 CONFIGS = [  # (experts, hidden, N, inner steps, batch)
     (8, 32, 3, 10, 32),
@@ -58,42 +62,71 @@ def matmul_flops(E, H, N, S, B, M=8, F=3) -> float:
     return 2 * 3 * per_step * S
 
 
-def time_iteration(model, task, S, B, repeats=30, warmup=5) -> float:
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    gen = torch.Generator().manual_seed(0)
+def matmul_peak(size: int = 1024, repeats: int = 20) -> float:
+    """GFLOP/s of one float32 ``size x size`` matmul on this machine's threads (median): the
+    ceiling the model's own matmuls are compared with."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(3):
+        a @ b
     times = []
-    for i in range(warmup + repeats):
+    for _ in range(repeats):
         t = time.perf_counter()
-        targets = task.sample_targets(B, gen)
-        loss = model.rollout(task, targets, S, gen).feedback[:, 1:].mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if i >= warmup:
-            times.append(time.perf_counter() - t)
-    times.sort()
-    return times[len(times) // 2]  # median
+        a @ b
+        times.append(time.perf_counter() - t)
+    return 2 * size ** 3 / sorted(times)[repeats // 2] / 1e9
+
+
+def training_state(E, H, N, S, B, engine="eager", naive=False):
+    """A fresh training state of the config (E, H, N, S, B); ``naive`` swaps in the
+    loop-over-experts model with the same weights."""
+    cfg = RunConfig(task=GuessingGame(n=N), model=MicroBadgerConfig(experts=E, hidden=H), inner_steps=S,
+                    batch=B, iterations=10_000, snapshot_count=0, engine=engine)
+    state = resume(cfg, None)
+    if naive:
+        slow = LoopOverExperts(cfg.model, dims=N, seed=cfg.seed)
+        slow.load_state_dict(state.model.state_dict())
+        state.model, state.optimizer = slow, OPTIMIZERS[cfg.optimizer](slow.parameters(), cfg)
+    return state
+
+
+def time_iteration(state, repeats=30, warmup=5) -> float:
+    """Median seconds of one training update (sample, rollout, backward, clip, Adam):
+    :func:`badgerlib.train.update` itself."""
+    for _ in range(warmup):
+        update(state)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        update(state)
+        times.append(time.perf_counter() - t)
+    return sorted(times)[repeats // 2]
 
 
 def main() -> list[dict]:
     rows = []
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, median of 30 iterations\n")
-    print("| config (E/H/N/S/B) | loop over experts ms | vectorised ms | speed-up | vectorised GFLOP/s |")
-    print("|---|---|---|---|---|")
+    peak = matmul_peak()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, median of 30 training updates "
+          f"(badgerlib.train.update: sample, rollout, backward, clip, Adam); measured float32 matmul peak "
+          f"{peak:.0f} GFLOP/s (1024 x 1024)\n")
+    print("| config (E/H/N/S/B) | path | ms per iteration | vs naive loop | GFLOP/s | share of matmul peak |")
+    print("|---|---|---|---|---|---|")
     for E, H, N, S, B in CONFIGS:
-        cfg = MicroBadgerConfig(experts=E, hidden=H)
-        task = GuessingGame(n=N)
-        torch.manual_seed(0)
-        fast = MicroBadger(cfg, dims=N, seed=0)
-        slow = LoopOverExperts(cfg, dims=N, seed=0)
-        slow.load_state_dict(fast.state_dict())
-        t_slow = time_iteration(slow, task, S, B)
-        t_fast = time_iteration(fast, task, S, B)
-        gflops = matmul_flops(E, H, N, S, B) / t_fast / 1e9
-        rows.append(dict(config=f"E{E}/H{H}/N{N}/S{S}/B{B}", loop_ms=1e3 * t_slow, vec_ms=1e3 * t_fast,
-                         speedup=t_slow / t_fast, gflops=gflops))
-        r = rows[-1]
-        print(f"| {r['config']} | {r['loop_ms']:.1f} | {r['vec_ms']:.1f} | {r['speedup']:.1f}x | {r['gflops']:.1f} |")
+        flops = matmul_flops(E, H, N, S, B)
+        naive = None
+        for path in ("naive loop", "eager", "compiled"):
+            state = training_state(E, H, N, S, B, engine="compiled" if path == "compiled" else "eager",
+                                   naive=path == "naive loop")
+            t0 = time.perf_counter()
+            update(state)                      # the compiled path compiles here (or loads its cache)
+            first = time.perf_counter() - t0
+            sec = time_iteration(state)
+            naive = sec if naive is None else naive
+            rows.append(dict(config=f"E{E}/H{H}/N{N}/S{S}/B{B}", path=path, ms=1e3 * sec, speedup=naive / sec,
+                             gflops=flops / sec / 1e9, peak_share=flops / sec / 1e9 / peak, first_call_s=first))
+            r = rows[-1]
+            note = f" (first call {first:.0f} s: compile or cache)" if path == "compiled" else ""
+            print(f"| {r['config']} | {path}{note} | {r['ms']:.1f} | {r['speedup']:.1f}x | {r['gflops']:.0f} | "
+                  f"{100 * r['peak_share']:.0f} % |", flush=True)
     return rows
 
 

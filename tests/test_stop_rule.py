@@ -42,7 +42,7 @@ def test_the_default_is_off_and_keeps_the_hash_of_runs_stored_before_the_field()
     assert config.stop_when_solved == 0
     data = config.to_dict()
     assert data.pop("stop_when_solved") == 0
-    for name in ("record_states", "optimizer", "gradient"):
+    for name in ("record_states", "optimizer", "gradient", "engine"):
         data.pop(name)
     data["snapshots"] = data.pop("snapshot_count")
     before = json.dumps({"results_version": store.RESULTS_VERSION, "config": data}, sort_keys=True)
