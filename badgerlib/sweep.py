@@ -188,31 +188,35 @@ def cost(config: RunConfig) -> float:
     return float(config.iterations * config.inner_steps * config.batch)
 
 
-def measure_speed(config: RunConfig, iterations: int = 30, threads: int = 1) -> float:
+def measure_speed(config: RunConfig, iterations: int = 30, threads: int = 1, engine: str | None = None) -> float:
     """Outer iterations per second of ``config`` on this machine, measured on a short uncached
     run with ``threads`` torch threads (as one sweep worker uses), after a few warm-up
-    iterations. (Trains: examples in ``tests/test_sweep.py``.)"""
+    iterations. ``engine`` measures with another engine than the config's: ``"eager"`` spares
+    the minute a compiled config spends compiling each new shape, and gives an upper bound on
+    its time. (Trains: examples in ``tests/test_sweep.py``.)"""
     from badgerlib.train import train
 
     check_int("measure_speed", "iterations", iterations, 1)
     with torch_threads(threads):
-        probe = config.replace(snapshot_count=0)
+        probe = config.replace(snapshot_count=0, engine=engine or config.engine)
         train(probe.replace(iterations=3), cache=False, progress=False)
         t0 = time.perf_counter()
         train(probe.replace(iterations=iterations), cache=False, progress=False)
         return iterations / (time.perf_counter() - t0)
 
 
-def measure_speeds(configs: Sequence[RunConfig], iterations: int = 20, threads: int = 1) -> dict:
+def measure_speeds(configs: Sequence[RunConfig], iterations: int = 20, threads: int = 1,
+                   engine: str | None = None) -> dict:
     """:func:`measure_speed` of each distinct shape among ``configs`` (model, task, inner steps,
-    batch, dtype; seeds and lengths do not change the speed), as a dict config -> iterations
-    per second covering every config given. (Trains: examples in ``tests/test_sweep.py``.)"""
+    batch, dtype, engine; seeds and lengths do not change the speed), as a dict config ->
+    iterations per second covering every config given. (Trains: examples in
+    ``tests/test_sweep.py``.)"""
     measured: dict = {}
     out = {}
     for cfg in configs:
-        shape = (cfg.model, cfg.task, cfg.inner_steps, cfg.batch, cfg.dtype)
+        shape = (cfg.model, cfg.task, cfg.inner_steps, cfg.batch, cfg.dtype, engine or cfg.engine)
         if shape not in measured:
-            measured[shape] = measure_speed(cfg, iterations=iterations, threads=threads)
+            measured[shape] = measure_speed(cfg, iterations=iterations, threads=threads, engine=engine)
         out[cfg] = measured[shape]
     return out
 

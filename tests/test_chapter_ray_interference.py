@@ -22,9 +22,10 @@ def test_configs_share_chapter_2s_runs_and_keep_their_hashes():
             [config_hash(standard.standard_run(size.n, s, quick)) for s in range(size.seeds)]
         assert [(c.task.metric, c.seed) for c in cfgs["lstm"]] == \
             [(m, s) for m in ("mse", "l1") for s in range(size.seeds)]
-    # the hashes the runs were stored under before the chapter modules existed
+    # the hashes the runs were stored under before the chapter modules existed (the full-mode
+    # Micro-Badger one changed once, on purpose, with the compiled engine of full mode, issue 11)
     old = {True: ("8bc000fe6a540976", "e360fd6400fd51e4", "a3c7fe3148b9894a"),
-           False: ("37ce87f811ffc38d", "45d7a4855c9793c8", "f378929e2942fd74")}
+           False: ("e201c91b4b4b1d65", "45d7a4855c9793c8", "f378929e2942fd74")}
     for quick, (mb, first_lstm, last_lstm) in old.items():
         cfgs = ray.configs(quick)
         assert tuple(map(config_hash, (cfgs["standard"][0], cfgs["lstm"][0], cfgs["lstm"][-1]))) == (mb, first_lstm, last_lstm)

@@ -95,6 +95,21 @@ def test_speeds_are_measured_once_per_shape():
         measure_speed(cfg, iterations=0)
 
 
+def test_a_compiled_config_can_be_timed_eagerly(monkeypatch):
+    """``engine="eager"`` times a compiled config without compiling it (an upper bound)."""
+    from badgerlib import engine as engine_mod
+
+    def refuse(model):
+        raise AssertionError("compiled while timing eagerly")
+
+    monkeypatch.setattr(engine_mod.torch, "compile", refuse)
+    cfg = BASE.replace(iterations=50, engine="compiled")
+    speeds = measure_speeds([cfg, cfg.replace(seed=1)], iterations=2, engine="eager")
+    assert speeds[cfg] == speeds[cfg.replace(seed=1)] > 0
+    with pytest.raises(AssertionError, match="compiled while timing"):
+        measure_speed(cfg, iterations=2)
+
+
 def test_torch_threads_restores_the_setting_even_after_an_error():
     import torch
 

@@ -55,6 +55,8 @@ class Sizes:
     ------
     ns: how many numbers to guess, one plateau sweep per N.
     seeds: seeds per configuration (per N, and per feature set).
+    large_seeds: seeds for the N above the standard agent's ``large_n`` (the larger agent,
+        whose runs cost the most); None: ``seeds``.
     headline_n: N of the single-run figures (the staircase, its phases, its directions; the
         study shows N = 20).
     converged_n: N whose converged solutions get the Lyapunov test (the study shows N = 3).
@@ -65,12 +67,13 @@ class Sizes:
 
     Example
     -------
-    >>> QUICK.feature_horizon, FULL.feature_horizon, FULL.ns[-1]
-    (600, 3000, 20)
+    >>> QUICK.feature_horizon, FULL.feature_horizon, FULL.ns[-1], FULL.large_seeds
+    (600, 3000, 20, 10)
     """
 
     ns: tuple = (2, 3, 4, 6)
     seeds: int = 5
+    large_seeds: int | None = None
     headline_n: int = 6
     converged_n: int = 3
     surrogates: int = 39
@@ -81,8 +84,9 @@ class Sizes:
 #: Quick mode: N up to 6, 5 seeds; the whole chapter trains in a few minutes on 2 cores.
 QUICK = Sizes()
 
-#: Full mode: the study's scale, N up to 20, 20 seeds.
-FULL = Sizes(ns=(2, 3, 4, 6, 10, 20), seeds=20, headline_n=20, surrogates=99, feature_horizon=3000)
+#: Full mode: the study's scale, N up to 20; 20 seeds, 10 for N = 10 and 20 (one N = 20 run
+#: takes about an hour on 2 cores).
+FULL = Sizes(ns=(2, 3, 4, 6, 10, 20), seeds=20, large_seeds=10, headline_n=20, surrogates=99, feature_horizon=3000)
 
 
 def sizes(quick: bool = True) -> Sizes:
@@ -95,6 +99,19 @@ def sizes(quick: bool = True) -> Sizes:
     """
     standard.sizes(quick)            # the one check of ``quick``
     return QUICK if quick else FULL
+
+
+def seeds_for(n: int, quick: bool = True) -> int:
+    """Seeds of the standard runs of N = ``n`` in this chapter.
+
+    Example
+    -------
+    >>> seeds_for(6, quick=False), seeds_for(20, quick=False), seeds_for(6)
+    (20, 10, 5)
+    """
+    size = sizes(quick)
+    large = n > standard.sizes(quick).large_n
+    return size.large_seeds if large and size.large_seeds is not None else size.seeds
 
 
 def feature_configs(seeds: int, quick: bool = True, sets: Sequence[str] | None = None) -> dict[str, list[RunConfig]]:
@@ -137,11 +154,11 @@ def configs(quick: bool = True) -> dict[str, list[RunConfig]]:
     -------
     >>> groups = configs(quick=False)
     >>> len(groups["standard"]), len(groups["features"]), len(set(groups["standard"] + groups["features"]))
-    (120, 80, 180)
+    (100, 80, 160)
     """
     size = sizes(quick)
     features = feature_configs(size.seeds, quick)
-    return {"standard": standard_runs(size.ns, size.seeds, quick),
+    return {"standard": [c for n in size.ns for c in standard_runs([n], seeds_for(n, quick), quick)],
             "features": [c for cfgs in features.values() for c in cfgs]}
 
 
@@ -168,13 +185,25 @@ def setup_values(quick: bool = True) -> dict:
     >>> v = setup_values()
     >>> v["experts"], v["lr"], v["seeds"], v["iterations_table"].split(", ")[0]
     (8, 0.003, 5, '600 (N = 2)')
+    >>> full = setup_values(quick=False)
+    >>> full["seeds_text"], full["engine"]
+    ('20 (10 for N = 10, 20)', 'compiled')
+    >>> full["stop_text"]
+    'runs with N above 6 stop once every dimension has stayed solved for 1000 iterations'
     """
     run, size = standard.sizes(quick), sizes(quick)
     values = {name: getattr(run, name) for name in ("experts", "hidden", "links", "large_n", "experts_large",
-                                                    "hidden_large", "inner_steps", "lr", "lr_large", "batch")}
+                                                    "hidden_large", "inner_steps", "lr", "lr_large", "batch",
+                                                    "engine")}
+    large = [n for n in size.ns if n > run.large_n]
+    seeds_text = str(size.seeds)
+    if large and seeds_for(large[0], quick) != size.seeds:
+        seeds_text += f" ({seeds_for(large[0], quick)} for N = {', '.join(map(str, large))})"
+    stop_text = (f"runs with N above {run.large_n} stop once every dimension has stayed solved for "
+                 f"{run.stop_window} iterations" if run.stop_window else "every run goes to its last iteration")
     # solved_thr and window_frac are label_phases' and detect_plateaus' defaults
-    return {**values, "seeds": size.seeds, "solved_thr": 0.25, "window_frac": "2 %",
-            "iterations_table": iterations_text(size.ns, quick)}
+    return {**values, "seeds": size.seeds, "seeds_text": seeds_text, "stop_text": stop_text, "solved_thr": 0.25,
+            "window_frac": "2 %", "iterations_table": iterations_text(size.ns, quick)}
 
 
 # ------------------------------------------------------------------------------------ tables

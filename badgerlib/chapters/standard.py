@@ -55,11 +55,19 @@ class Sizes:
     record_states: whether Micro-Badger runs keep their experts' states in every snapshot
         (``RunConfig.record_states``). Full mode does not: no chapter reads them, and at N = 20
         they would take 13 GB per run; ``Run.states_at`` recomputes any snapshot's states.
+    engine: ``RunConfig.engine`` of every run (:mod:`badgerlib.engine`). Full mode compiles:
+        about twice as fast per iteration, after a one-off compile per agent shape that quick
+        mode's short runs would not pay back.
+    stop_window: ``RunConfig.stop_when_solved`` of the runs with N above ``large_n`` (0: they
+        run to the end). Full mode stops those long runs once every dimension has stayed
+        solved for this many iterations; the figures that read them (the staircase, plateau
+        counts, phases) end at the last dimension solved plus this tail, and the converged
+        plateau the Lyapunov test needs comes from N = 3 runs, which always run to the end.
 
     Example
     -------
-    >>> QUICK.iterations[6], FULL.iterations[20]
-    (3000, 150000)
+    >>> QUICK.iterations[6], FULL.iterations[20], FULL.engine, FULL.stop_window
+    (3000, 150000, 'compiled', 1000)
     """
 
     iterations: dict = field(default_factory=dict)
@@ -76,6 +84,8 @@ class Sizes:
     batch: int = 32
     snapshot_every: int = 100
     record_states: bool = True
+    engine: str = "eager"
+    stop_window: int = 0
 
 
 #: Quick mode: sized so that chapters 2 and 3 together train in a few minutes on 2 cores.
@@ -85,7 +95,8 @@ QUICK = Sizes(iterations={2: 600, 3: 1200, 4: 1500, 6: 3000})
 
 
 #: Full mode: the study's scale (N up to 20), runs long enough for most seeds to finish.
-FULL = Sizes(iterations={2: 2000, 3: 3000, 4: 5000, 6: 10000, 10: 40000, 20: 150000}, record_states=False)
+FULL = Sizes(iterations={2: 2000, 3: 3000, 4: 5000, 6: 10000, 10: 40000, 20: 150000}, record_states=False,
+             engine="compiled", stop_window=1000)
 
 
 def sizes(quick: bool = True) -> Sizes:
@@ -121,13 +132,16 @@ def standard_run(n: int, seed: int = 0, quick: bool = True, features: Sequence[s
     Up to N = ``large_n``: E = 8 experts, H = 32, 3 out-links each, 10 inner steps; above it
     E = 16, H = 64 and N + 4 inner steps (the agent needs N + 1 probes). Batches of 32 tasks,
     loss averaged over the inner steps, gradient clipped at norm 1, one snapshot every
-    ``snapshot_every`` iterations.
+    ``snapshot_every`` iterations. In full mode the runs are compiled and those above
+    ``large_n`` stop when solved (:class:`Sizes`).
 
     Example
     -------
     >>> cfg = standard_run(20, quick=False)
     >>> cfg.model.experts, cfg.model.hidden, cfg.inner_steps, cfg.lr, cfg.iterations
     (16, 64, 24, 0.001, 150000)
+    >>> cfg.engine, cfg.stop_when_solved, standard_run(6, quick=False).stop_when_solved
+    ('compiled', 1000, 0)
     >>> standard_run(3, features=("error",)).model.features
     ('error',)
     """
@@ -145,7 +159,8 @@ def standard_run(n: int, seed: int = 0, quick: bool = True, features: Sequence[s
         task=GuessingGame(n=n), model=model,
         inner_steps=n + 4 if large else size.inner_steps,
         iterations=its, batch=size.batch, lr=size.lr_large if large else size.lr,
-        seed=int(seed), snapshot_count=its // size.snapshot_every + 1, record_states=size.record_states)
+        seed=int(seed), snapshot_count=its // size.snapshot_every + 1, record_states=size.record_states,
+        engine=size.engine, stop_when_solved=size.stop_window if large else 0)
 
 
 def standard_runs(ns: Sequence[int], seeds: int, quick: bool = True) -> list[RunConfig]:
