@@ -203,7 +203,7 @@ class RunConfig:
     engine: ``"eager"`` (the default: op by op, bit-identical to every run stored before
         engines existed) or ``"compiled"`` (the rollout and its gradient compiled with
         ``torch.compile``: about twice as fast on 2 CPU cores for the N = 20 agent, after a
-        one-off compile of about a minute per shape that is cached on disk; the same numbers
+        one-off compile of about a minute per shape, cached on disk; the same numbers
         to float tolerance, not bit for bit, hence a field that changes the run's hash). See
         :mod:`badgerlib.engine`.
 

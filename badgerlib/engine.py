@@ -36,7 +36,6 @@ Example
 """
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -47,20 +46,18 @@ from badgerlib.config import ENGINES
 
 
 def cache_dir() -> Path:
-    """Where compiled kernels are kept between processes: ``$TORCHINDUCTOR_CACHE_DIR`` if set,
-    else ``$XDG_CACHE_HOME/badgerlib/inductor`` (``~/.cache/...``), which survives a reboot
-    (torch's own default is under the temporary directory).
+    """Where torch keeps compiled kernels between processes: ``$TORCHINDUCTOR_CACHE_DIR`` if
+    set, else torch's default under the temporary directory (``/tmp/torchinductor_<user>``).
+    Set the variable before starting Python to keep the cache across reboots or to share it.
 
     Example
     -------
-    >>> cache_dir().name in ("inductor", os.path.basename(os.environ.get("TORCHINDUCTOR_CACHE_DIR", "inductor")))
+    >>> cache_dir().is_dir()
     True
     """
-    env = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "badgerlib" / "inductor"
+    from torch._inductor.runtime.cache_dir_utils import cache_dir as inductor_cache_dir
+
+    return Path(inductor_cache_dir())
 
 
 class EagerForward:
@@ -86,7 +83,6 @@ class CompiledForward(EagerForward):
 
     def __init__(self, model: torch.nn.Module):
         super().__init__(model)
-        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir()))
         self.compiled = torch.compile(model)
 
     def __call__(self, task, targets: torch.Tensor, steps: int, noise: torch.Tensor):
