@@ -111,3 +111,67 @@ def test_shapes_whose_batched_gradients_are_not_exact_fall_back_to_one_seed_at_a
     # whichever way this machine goes for these shapes, every seed ends as it would alone
     for cfg, run in zip(configs, train_many(configs, runs_dir=tmp_path, progress=False)):
         assert_identical(run, train(cfg, cache=False, progress=False))
+
+
+# ---------------------------------------------------------------- the stacked path (CUDA's, graphs off here)
+def assert_close(a, b, rtol=1e-4, atol=1e-6):
+    for k in a.history:
+        np.testing.assert_allclose(a.history[k], b.history[k], rtol=rtol, atol=atol, err_msg=k)
+    for k in a.model_state:
+        np.testing.assert_allclose(a.model_state[k].numpy(), b.model_state[k].numpy(), rtol=rtol, atol=atol, err_msg=k)
+
+
+@pytest.mark.parametrize("base", [
+    BASE,
+    BASE.replace(model=LSTMMetaLearnerConfig(hidden=8)),
+    BASE.replace(task=SineSumGame(m=7, frequencies=(1, 2)), record_states=False, grad_clip=0.0),
+], ids=["micro-badger", "lstm", "sine-sum-unclipped"])
+def test_the_stacked_path_matches_each_seed_alone_to_float_tolerance(tmp_path, base):
+    """What ``train_many(device="cuda")`` runs, with CUDA graphs off: one Adam over the stacked
+    weights and vectorised clipping give each seed's numbers to float tolerance; snapshots are
+    taken from the synced weights."""
+    configs = seeds(base, 3, start=2)
+    runs = train_many(configs, runs_dir=tmp_path, progress=False, mode="stacked")
+    for cfg, run in zip(configs, runs):
+        alone = train(cfg, cache=False, progress=False)
+        assert_close(run, alone)
+        np.testing.assert_allclose(run.snapshots["guesses"], alone.snapshots["guesses"], rtol=1e-4, atol=1e-5)
+        assert load_run(cfg, tmp_path).path == run.path
+    # the comparison can fail: another seed's run is far from it
+    with pytest.raises(AssertionError):
+        assert_close(runs[0], train(configs[1], cache=False, progress=False))
+
+
+def test_an_interrupted_stacked_ensemble_resumes_to_identical_runs(tmp_path, monkeypatch):
+    import badgerlib.ensemble as ensemble
+
+    configs = seeds(BASE, 2)
+    whole = train_many(configs, runs_dir=tmp_path / "whole", progress=False, mode="stacked")
+    real, calls = ensemble.StackedSeeds.step, []
+
+    def interrupt_after_ten(self, active):
+        if len(calls) == 10:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(self, active)
+
+    monkeypatch.setattr(ensemble.StackedSeeds, "step", interrupt_after_ten)
+    with pytest.raises(KeyboardInterrupt):
+        train_many(configs, runs_dir=tmp_path, progress=False, checkpoint_every=4, mode="stacked")
+    monkeypatch.setattr(ensemble.StackedSeeds, "step", real)
+    for a, b in zip(train_many(configs, runs_dir=tmp_path, progress=False, mode="stacked"), whole):
+        assert_identical(a, b)                          # the Adam state was restacked exactly
+
+
+def test_a_stacked_seed_that_is_solved_leaves_the_ensemble(tmp_path):
+    easy = RunConfig(task=GuessingGame(n=1), model=MicroBadgerConfig(experts=2, hidden=8), iterations=3000, batch=16,
+                     inner_steps=3, lr=1e-2, snapshot_count=3, probe_batch=4, stop_when_solved=20)
+    runs = train_many(seeds(easy, 2), runs_dir=tmp_path, progress=False, mode="stacked")
+    for run in runs:
+        assert run.meta["stopped_at"] == len(run.history["loss"]) < easy.iterations
+        assert run.snapshots["iterations"][-1] == run.meta["stopped_at"]
+
+
+def test_a_bad_mode_is_named():
+    with pytest.raises(ValueError, match=r"train_many.mode = 'fast': must be one of \('auto', 'exact', 'stacked'\)"):
+        train_many(seeds(BASE, 2), mode="fast")
