@@ -125,6 +125,9 @@ class MicroBadgerConfig:
     exponential_update: the study's hidden update ``h = 0.5 h_prev + 0.7 (z h + (1-z) v)``.
     init_noise: std of the per-expert noise added to the shared learned initial state; without
         it identical experts would stay identical.
+    expert_ids: size K of a random ID vector per expert, redrawn (standard Gaussian) for every
+        rollout and fed to the expert's gates at every step: the symmetry breaker of GoodAI's
+        badger-2019 code (0, the default: none). The experts still share every weight.
 
     Example
     -------
@@ -147,6 +150,7 @@ class MicroBadgerConfig:
     per_expert_readout: bool = False
     exponential_update: bool = False
     init_noise: float = 0.1
+    expert_ids: int = 0
 
     def __post_init__(self):
         owner = type(self).__name__
@@ -162,6 +166,7 @@ class MicroBadgerConfig:
         check_bool(owner, "per_expert_readout", self.per_expert_readout)
         check_bool(owner, "exponential_update", self.exponential_update)
         check_float(owner, "init_noise", self.init_noise, 0.0, 10.0)
+        check_int(owner, "expert_ids", self.expert_ids, 0, 4096)
 
 
 @register_kind

@@ -228,11 +228,15 @@ class MicroBadger(InnerLoopModel):
             self.w_out = param(dims, H)
             self.b_out = param(dims)
         self.h0 = param(H)
+        if config.expert_ids:
+            # made last, so that an agent without IDs draws its other weights exactly as before
+            self.w_id = param(3 * H, config.expert_ids)
 
     # -- pieces -------------------------------------------------------------------------------
     def initial_noise(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``(batch, E, H)`` standard Gaussian noise for the initial states, drawn on the CPU from
-        ``generator`` (so a seed gives the same noise on every device), in the model's dtype.
+        """``(batch, E, H + K)`` standard Gaussian noise for the initial states (the first H) and
+        the experts' random IDs (the last K = ``expert_ids``, none by default), drawn on the CPU
+        from ``generator`` (so a seed gives the same noise on every device), in the model's dtype.
 
         Example
         -------
@@ -240,29 +244,39 @@ class MicroBadger(InnerLoopModel):
         >>> m.initial_noise(4, torch.Generator().manual_seed(0)).shape
         torch.Size([4, 2, 3])
         """
-        E, H = self.config.experts, self.config.hidden
-        noise = torch.randn(batch, E, H, generator=generator, dtype=torch.float64)
+        E, H, K = self.config.experts, self.config.hidden, self.config.expert_ids
+        noise = torch.randn(batch, E, H + K, generator=generator, dtype=torch.float64)
         return noise.to(dtype=self.h0.dtype, device=self.h0.device)
 
     def initial_state(self, batch: int, generator: torch.Generator | None = None,
-                      noise: torch.Tensor | None = None) -> torch.Tensor:
+                      noise: torch.Tensor | None = None):
         """``(batch, E, H)``: the learned initial state plus per-expert noise of size
         ``init_noise`` (:meth:`initial_noise` from ``generator`` unless ``noise`` is given).
+        With ``expert_ids`` the state is the pair ``(hidden, ids)``, ids ``(batch, E, K)``.
 
         Example
         -------
         >>> m = MicroBadger(MicroBadgerConfig(experts=2, hidden=3), dims=1)
         >>> m.initial_state(4, torch.Generator().manual_seed(0)).shape
         torch.Size([4, 2, 3])
+        >>> h, ids = MicroBadger(MicroBadgerConfig(experts=2, hidden=3, expert_ids=5), dims=1).initial_state(4)
+        >>> h.shape, ids.shape
+        (torch.Size([4, 2, 3]), torch.Size([4, 2, 5]))
         """
         E, H = self.config.experts, self.config.hidden
         noise = self.initial_noise(batch, generator) if noise is None else noise
-        return self.h0.expand(batch, E, H) + self.config.init_noise * noise
+        h = self.h0.expand(batch, E, H) + self.config.init_noise * noise[..., :H]
+        return (h, noise[..., H:]) if self.config.expert_ids else h
 
-    def step(self, h: torch.Tensor, task_input: torch.Tensor) -> torch.Tensor:
+    def recorded_state(self, state) -> torch.Tensor:
+        """The hidden states ``(B, E, H)`` (without the IDs, when the state carries them)."""
+        return state[0] if isinstance(state, tuple) else state
+
+    def step(self, h: torch.Tensor, task_input: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
         """One inner step of all experts: messages, the shared cell, the new hidden state.
 
-        ``h``: ``(B, E, H)``; ``task_input``: ``(B, features + N)``.
+        ``h``: ``(B, E, H)``; ``task_input``: ``(B, features + N)``; ``ids``: ``(B, E, K)``, the
+        experts' random IDs (with ``expert_ids``).
 
         Example
         -------
@@ -274,6 +288,8 @@ class MicroBadger(InnerLoopModel):
         received = torch.matmul(self.adjacency, messages) / self.indegree  # (B, E, M): mean of in-neighbours
         gx = (received @ self.w_msg_in.T
               + (task_input @ self.w_task.T + self.b_in).unsqueeze(1))  # (B, E, 3H)
+        if ids is not None:
+            gx = gx + ids @ self.w_id.T                                # (B, E, 3H): each expert its own
         gh = h @ self.w_hh.T + self.b_hh                               # (B, E, 3H)
         x_r, x_z, x_n = gx.chunk(3, dim=-1)
         h_r, h_z, h_n = gh.chunk(3, dim=-1)
@@ -312,6 +328,7 @@ class MicroBadger(InnerLoopModel):
         (torch.Size([4, 1]), torch.Size([4, 2, 1]))
         """
         task_input = torch.cat([feedback_features(f, f_prev, self.config.features), guess], dim=-1)
-        h = self.step(h, task_input)
+        h, ids = h if isinstance(h, tuple) else (h, None)
+        h = self.step(h, task_input, ids)
         out = self.readout(h)
-        return h, out.mean(dim=1), out
+        return (h if ids is None else (h, ids)), out.mean(dim=1), out

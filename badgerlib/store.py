@@ -65,8 +65,9 @@ def default_runs_dir() -> Path:
 
 #: Fields added to the configs after runs were stored, with the default that reproduces the
 #: earlier behaviour: left out of the hash at that default, so existing runs keep their hash.
+#: A dotted name reaches into a nested config (``model.expert_ids``).
 HASH_NEUTRAL_DEFAULTS = {"record_states": True, "optimizer": "adam", "gradient": "objective", "stop_when_solved": 0,
-                         "engine": "eager"}
+                         "engine": "eager", "model.expert_ids": 0}
 
 
 def config_hash(config) -> str:
@@ -79,9 +80,13 @@ def config_hash(config) -> str:
     True
     """
     data = config.to_dict()
-    for name, default in HASH_NEUTRAL_DEFAULTS.items():
-        if name in data and data[name] == default:
-            del data[name]
+    for dotted, default in HASH_NEUTRAL_DEFAULTS.items():
+        *outer, name = dotted.split(".")
+        part = data
+        for key in outer:
+            part = part.get(key) if isinstance(part, dict) else None
+        if isinstance(part, dict) and name in part and part[name] == default:
+            del part[name]
     for old, new in RENAMED_FIELDS.items():
         if new in data:
             data[old] = data.pop(new)

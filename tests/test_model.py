@@ -12,6 +12,7 @@ def naive_rollout(model: MicroBadger, task, targets, h_init, steps):
     one vector at a time, straight from the description in the book."""
     cfg, P = model.config, dict(model.named_parameters())
     E, H = cfg.experts, cfg.hidden
+    h_init, ids = h_init if isinstance(h_init, tuple) else (h_init, None)
     A = model.adjacency.to(targets.dtype)
     losses = []
     for b in range(targets.shape[0]):
@@ -30,6 +31,8 @@ def naive_rollout(model: MicroBadger, task, targets, h_init, steps):
                 senders = [j for j in range(E) if A[i, j] > 0]
                 received = sum(msgs[j] for j in senders) / len(senders) if senders else torch.zeros_like(msgs[0])
                 gx = P["w_msg_in"] @ received + P["w_task"] @ x_task + P["b_in"]
+                if ids is not None:
+                    gx = gx + P["w_id"] @ ids[b, i]
                 gh = P["w_hh"] @ h[i] + P["b_hh"]
                 r = torch.sigmoid(gx[:H] + gh[:H])
                 z = torch.sigmoid(gx[H:2 * H] + gh[H:2 * H])
@@ -55,6 +58,7 @@ def naive_rollout(model: MicroBadger, task, targets, h_init, steps):
     {"per_expert_readout": True},
     {"exponential_update": True, "topology": "ring"},
     {"features": ("error",), "links": 1},
+    {"expert_ids": 4},
 ])
 def test_vectorised_model_matches_naive_loop(options):
     torch.manual_seed(0)
@@ -107,6 +111,43 @@ def test_identical_experts_stay_identical_without_noise():
     with torch.no_grad():
         r = model.rollout(task, task.sample_targets(3, torch.Generator().manual_seed(0)), 4, record=True)
     assert torch.allclose(r.hidden, r.hidden[:, :, :1].expand_as(r.hidden))
+
+
+def test_random_ids_break_the_symmetry_and_are_redrawn_every_rollout():
+    cfg = MicroBadgerConfig(experts=4, hidden=5, init_noise=0.0, topology="complete", expert_ids=3)
+    task = GuessingGame(n=2)
+    model = MicroBadger(cfg, dims=2)
+    gen = torch.Generator().manual_seed(0)
+    targets = task.sample_targets(3, gen)
+    with torch.no_grad():
+        a = model.rollout(task, targets, 4, gen, record=True)
+        b = model.rollout(task, targets, 4, gen, record=True)
+    assert a.hidden.shape == (3, 5, 4, 5)                           # the IDs are not recorded as state
+    assert torch.equal(a.hidden[:, 0], b.hidden[:, 0])               # the same learned start ...
+    assert not torch.allclose(a.hidden[:, 1:], a.hidden[:, 1:, :1].expand_as(a.hidden[:, 1:]))  # ... split by IDs
+    assert not torch.allclose(a.hidden[:, 1:], b.hidden[:, 1:])      # other IDs in the next rollout
+
+
+def test_an_agent_without_ids_is_built_and_drawn_as_before():
+    """``expert_ids=0`` (the default) makes the same weights, the same draws and the same hash as
+    before the field existed; IDs add one weight matrix, made last."""
+    from badgerlib import RunConfig
+    from badgerlib.store import config_hash
+
+    torch.manual_seed(0)
+    plain = MicroBadger(MicroBadgerConfig(experts=3, hidden=4), dims=2)
+    torch.manual_seed(0)
+    with_ids = MicroBadger(MicroBadgerConfig(experts=3, hidden=4, expert_ids=2), dims=2)
+    for name, p in plain.named_parameters():
+        assert torch.equal(p, dict(with_ids.named_parameters())[name]), name
+    assert set(dict(with_ids.named_parameters())) - set(dict(plain.named_parameters())) == {"w_id"}
+    gen = torch.Generator().manual_seed(1)
+    assert plain.initial_noise(2, gen).shape == (2, 3, 4)
+    data = RunConfig().to_dict()
+    assert data["model"].pop("expert_ids") == 0
+    assert config_hash(RunConfig()) != config_hash(RunConfig(model=MicroBadgerConfig(expert_ids=2)))
+    with pytest.raises(ValueError, match=r"MicroBadgerConfig.expert_ids = -1: must be an integer in \[0, 4096\]"):
+        MicroBadgerConfig(expert_ids=-1)
 
 
 def test_first_guess_is_zeros_and_its_feedback_is_given():
