@@ -31,6 +31,7 @@ import torch
 
 from badgerlib import store
 from badgerlib.baselines import LSTMMetaLearner, LSTMMetaLearnerConfig, SupervisedLSTM, SupervisedLSTMConfig
+from badgerlib.checks import check_int
 from badgerlib.config import MicroBadgerConfig, RunConfig, torch_dtype
 from badgerlib.model import MicroBadger, Rollout
 
@@ -89,11 +90,12 @@ def snapshot_iterations(config: RunConfig) -> np.ndarray:
     return np.unique(np.linspace(0, config.iterations, config.snapshot_count).round().astype(np.int64))
 
 
-def probe_inputs(model: torch.nn.Module, config: RunConfig, device: str = "cpu"):
+def probe_inputs(model: torch.nn.Module, config: RunConfig, device: str = "cpu", batch: int | None = None):
     """The fixed probe tasks and initial states on which snapshots are recorded. The targets and
     the initial noise are the same at every snapshot (drawn from their own seeded stream), and
     the initial state uses the model's current learned part, so what changes between snapshots
-    is the learning, not the tasks.
+    is the learning, not the tasks. ``batch`` draws that many probe tasks instead of
+    ``config.probe_batch`` (an estimator that needs more samples than the snapshots kept).
 
     Example
     -------
@@ -101,11 +103,14 @@ def probe_inputs(model: torch.nn.Module, config: RunConfig, device: str = "cpu")
     >>> targets, h = probe_inputs(build_model(cfg), cfg)
     >>> targets.shape, h.shape
     (torch.Size([4, 3]), torch.Size([4, 8, 32]))
+    >>> probe_inputs(build_model(cfg), cfg, batch=9)[0].shape
+    torch.Size([9, 3])
     """
+    batch = config.probe_batch if batch is None else check_int("probe_inputs", "batch", batch, 1)
     gen = torch.Generator().manual_seed(config.seed + PROBE_SEED_OFFSET)
-    targets = config.task.sample_targets(config.probe_batch, gen, torch_dtype(config.dtype), device)
+    targets = config.task.sample_targets(batch, gen, torch_dtype(config.dtype), device)
     with torch.no_grad():
-        h_init = model.initial_state(config.probe_batch, gen)
+        h_init = model.initial_state(batch, gen)
     return targets, h_init
 
 
@@ -148,13 +153,15 @@ class Run:
         model.load_state_dict(state)
         return model.to(device).eval()
 
-    def states_at(self, snapshot: int, device: str = "cpu") -> Rollout:
+    def states_at(self, snapshot: int, device: str = "cpu", batch: int | None = None) -> Rollout:
         """The recorded rollout (states, outputs, guesses, feedback) of snapshot number
         ``snapshot`` on the probe tasks, recomputed from the weights stored with it: the same
         numbers as ``snapshots["hidden"][snapshot]`` etc. of a run with ``record_states=True``,
-        and the way to get them when the run was trained with ``record_states=False``."""
+        and the way to get them when the run was trained with ``record_states=False``.
+        ``batch`` rolls out on that many probe tasks instead (the same ones at every snapshot;
+        :func:`probe_inputs`), for estimators that need more samples."""
         model = self.model_at(snapshot, device)
-        targets, h_init = probe_inputs(model, self.config, device)
+        targets, h_init = probe_inputs(model, self.config, device, batch)
         with torch.no_grad():
             return model.rollout(self.config.task, targets, self.config.inner_steps, h_init=h_init, record=True)
 
