@@ -9,9 +9,10 @@ Everything the chapter runs, tabulates and draws on its own lives here:
   :func:`transition_table`, :func:`direction_table` (the per-run table is
   :func:`badgerlib.chapters.standard.run_table`);
 * the numbers the chapter reports, from those tables: :func:`level_offset`,
-  :func:`phase_summary`, :func:`direction_summary`, :func:`hurst_gradient_summary`,
+  :func:`phase_summary`, :func:`headline_summary`, :func:`direction_summary`, :func:`hurst_gradient_summary`,
   :func:`lyapunov_tests`, :func:`count_summary`, :func:`feature_summary`;
-* its figures: :func:`plot_staircase`, :func:`plot_phases`, :func:`plot_directions`,
+* its figures: :func:`plot_staircase`, :func:`plot_staircases` (every seed at one N),
+  :func:`plot_phases`, :func:`plot_directions`,
   :func:`plot_hurst_gradients`, :func:`plot_lyapunov`, :func:`plot_counts`,
   :func:`plot_feature_escape`.
 
@@ -545,6 +546,58 @@ def plot_staircase(last_error, plateaus, n: int, ax=None):
     ax.legend(handles=handles + [Patch(color=plots.PALETTE[2], alpha=0.3)],
               labels=labels + ["detected plateau (bar: its level)"], loc="upper right", ncol=1)
     return ax
+
+
+def plot_staircases(runs, n: int, ax=None, window: int = 100):
+    """Every seed's staircase at one N: the error of the last guess smoothed over ``window``
+    iterations, one line per run (labelled by seed), with the levels k/N dotted. Runs that
+    stopped when solved end where they stopped.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> from badgerlib.chapters.phases import synthetic_history
+    >>> runs = [SimpleNamespace(config=standard_run(2, s), history=synthetic_history([("zeros", 300), (1, 300)], n=2, seed=s))
+    ...         for s in range(2)]
+    >>> len(plot_staircases(runs, n=2).lines)
+    5
+    """
+    if ax is None:
+        _, ax = plots.figure(height=3.8)
+    for k in range(n + 1):
+        ax.axhline(k / n, color="0.6", lw=0.6, ls=":")
+    for i, run in enumerate(runs):
+        e = np.asarray(run.history["last_error"]) / run.config.task.zeros_level
+        ax.plot(np.arange(len(e)), smooth(e, window), lw=1.0, color=plots.PALETTE[i % len(plots.PALETTE)],
+                label=f"seed {run.config.seed}")
+    ax.set_xlabel("outer iteration")
+    ax.set_ylabel("error (zeros level = 1)")
+    ax.set_ylim(0, 1.15)
+    ax.legend(loc="upper right", ncol=2 if len(runs) > 5 else 1, fontsize=8)
+    return ax
+
+
+def headline_summary(rtab: pd.DataFrame, n: int) -> dict:
+    """The runs of one N in a :func:`badgerlib.chapters.standard.run_table`: ``runs``, the
+    median, least and most ``plateaus``, how many ``converged``, the mean and largest
+    percentage of iterations in the "same number" phase (``same_mean``, ``same_max``, rounded)
+    and the runs that spent any iteration in it (``same_runs``).
+
+    Example
+    -------
+    >>> rtab = pd.DataFrame({"n": [6, 6, 3], "plateaus": [4, 6, 2], "converged": [True, False, True],
+    ...                      "same_number": [0.0, 0.1, 0.5]})
+    >>> s = headline_summary(rtab, 6)
+    >>> s["runs"], s["plateaus_median"], s["converged"], s["same_runs"], s["same_max"]
+    (2, 5.0, 1, 1, 10)
+    """
+    t = rtab[rtab.n == n]
+    if t.empty:
+        raise ValueError(f"n = {n!r}: no runs of that N in the table (it has N = {sorted(set(rtab.n))})")
+    return {"runs": len(t), "plateaus_median": float(t.plateaus.median()), "plateaus_min": int(t.plateaus.min()),
+            "plateaus_max": int(t.plateaus.max()), "converged": int(t.converged.sum()),
+            "same_mean": round(100 * float(t.same_number.mean())), "same_max": round(100 * float(t.same_number.max())),
+            "same_runs": int((t.same_number > 0).sum())}
 
 
 def plot_phases(labels, segments, fig=None):
