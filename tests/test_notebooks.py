@@ -64,6 +64,7 @@ def test_book_builds_from_the_executed_notebooks():
     config["execute"]["execute_notebooks"] = "off"
     (STAGE / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     shutil.copy(ROOT / "_toc.yml", STAGE / "_toc.yml")
+    shutil.copy(ROOT / "references.bib", STAGE / "references.bib")
     for page in BOOK.glob("*.md"):
         shutil.copy(page, STAGE / "book" / page.name)
     for assets in ("_static", "_extra"):
