@@ -82,3 +82,15 @@ def test_hidden_magnitudes_are_measured_over_training_and_a_long_rollout():
     table = ch.magnitude_table(runs, batch=16)
     assert table.variant.tolist() == ["exponential update"]
     assert (table.max_training > 0).all() and np.isfinite(table.max_long).all()
+
+
+def test_the_tables_over_trained_runs_and_the_identical_experts_check():
+    same = train(tiny(init_noise=0.0, topology="complete"), cache=False, progress=False)
+    noisy = train(tiny(init_noise=0.3), cache=False, progress=False)
+    assert ch.identical_experts(same) and not ch.identical_experts(noisy)
+    runs = {"no noise": [same], "default": [noisy]}
+    mis = ch.mi_by_run(runs, batch=120, pca_dims=2)
+    assert set(mis) == {("no noise", 0), ("default", 0)}
+    table = ch.event_table(runs, mis)
+    assert table.identical.tolist() == [True, False]
+    assert table.mi_start.iloc[0] > table.mi_start.iloc[1]       # identical experts read at the ceiling

@@ -9,11 +9,15 @@ update). This chapter measures the MI over seeds, times its fall against the esc
 intervenes on the symmetry.
 
 * sizes and runs: :func:`sizes`, :data:`VARIANTS`, :func:`variant_config`, :func:`configs`;
-* measurements: :func:`mi_over_training` (pairwise MI at every snapshot, on fresh probe tasks),
-  :func:`run_events` (per run: escape, MI fall, lead), :func:`lead_summary` (lead over seeds
-  with a bootstrap interval), :func:`escape_table` and :func:`survival_summary` (escape times
-  as survival curves, censored runs kept, log-rank against the default),
-  :func:`magnitude_table` (largest hidden-state magnitude, for "no explosion").
+* measurements: :func:`mi_over_training` (pairwise MI at every snapshot, on fresh probe tasks;
+  :func:`mi_by_run` for all runs), :func:`run_events` and :func:`event_table` (per run:
+  escape, MI fall, lead, MI rise after the escape, whether the experts stayed identical,
+  :func:`identical_experts`), :func:`lead_summary` (lead over seeds with a bootstrap
+  interval), :func:`escape_table` and :func:`survival_summary` (escape times as survival
+  curves, censored runs kept, log-rank against the default), :func:`magnitude_table`
+  (largest hidden-state magnitude, for "no explosion");
+* figures: :func:`plot_mi_and_error` (the study's figure), :func:`plot_mi_by_variant`,
+  :func:`plot_survival`.
 
 Example
 -------
@@ -110,6 +114,22 @@ def sizes(quick: bool = True) -> Sizes:
     if not isinstance(quick, (bool, np.bool_)):
         raise ValueError(f"quick = {quick!r}: must be True or False")
     return QUICK if quick else FULL
+
+
+def setup_values(quick: bool = True) -> dict:
+    """The hyperparameters the chapter's setup table shows, by glue name.
+
+    Example
+    -------
+    >>> v = setup_values()
+    >>> v["experts"], v["n"], v["iterations"], v["variants"].split(", ")[1]
+    (14, 4, 800, 'no noise')
+    """
+    size = sizes(quick)
+    values = {name: getattr(size, name) for name in ("experts", "hidden", "links", "n", "inner_steps", "batch",
+                                                     "lr", "iterations", "seeds", "snapshot_every", "mi_batch",
+                                                     "pca_dims")}
+    return {**values, "variants": ", ".join(size.variants), "joint_dims": size.experts * size.pca_dims}
 
 
 def variant_config(variant: str, seed: int = 0, quick: bool = True) -> RunConfig:
@@ -297,3 +317,172 @@ def magnitude_table(runs_by_variant: dict, batch: int = 256) -> pd.DataFrame:
             rows.append({"variant": variant, "seed": run.config.seed, "max_training": over_training,
                          "max_long": float(long)})
     return pd.DataFrame(rows)
+
+
+def mi_by_run(runs_by_variant: dict, batch: int = 512, pca_dims: int = 4) -> dict:
+    """:func:`mi_over_training` of every run with more than one expert, keyed ``(variant,
+    seed)`` (None for the others). Identical experts make the estimator warn that the data are
+    degenerate; that is the point of the no-noise variant, so the warning is silenced here and
+    such runs read at the ridge-limited ceiling (:data:`badgerlib.analysis.info.RIDGE`).
+
+    Example: in ``tests/test_chapter_mutual_information.py`` (it needs trained runs).
+    """
+    import warnings
+
+    from badgerlib.analysis.info import DegenerateDataWarning
+
+    out = {}
+    for variant, runs in runs_by_variant.items():
+        for run in runs:
+            experts = getattr(run.config.model, "experts", 1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DegenerateDataWarning)
+                out[variant, run.config.seed] = (mi_over_training(run, batch, pca_dims) if experts > 1 else None)
+    return out
+
+
+def event_table(runs_by_variant: dict, mis: dict) -> pd.DataFrame:
+    """One row per run: ``variant``, ``seed``, :func:`run_events` (``escape``, ``escaped``,
+    ``mi_fall``, ``lead``), the mean pairwise MI at the first snapshot (``mi_start``), its least
+    value up to the escape and its rise after it (:func:`mi_rise`), and ``identical``
+    (:func:`identical_experts`; False for the controls without experts).
+
+    Example: in ``tests/test_chapter_mutual_information.py`` (it needs trained runs).
+    """
+    rows = []
+    for variant, runs in runs_by_variant.items():
+        for run in runs:
+            mi = mis.get((variant, run.config.seed))
+            ev = run_events(run, mi)
+            rows.append({"variant": variant, "seed": run.config.seed, **ev,
+                         "mi_start": np.nan if mi is None else float(mi["mean"].iloc[0]),
+                         "mi_rise": mi_rise(mi, ev["escape"]),
+                         "identical": mi is not None and identical_experts(run)})
+    return pd.DataFrame(rows)
+
+
+def identical_experts(run, tol: float = 1e-6) -> bool:
+    """Whether every expert of ``run`` still has the same hidden state as expert 0 at its last
+    snapshot (largest difference over probe tasks and inner steps below ``tol``): the agent
+    never broke its symmetry.
+
+    Example: in ``tests/test_chapter_mutual_information.py`` (it needs a trained run).
+    """
+    hidden = run.states_at(len(run.snapshots["iterations"]) - 1).hidden
+    return bool((hidden - hidden[:, :, :1]).abs().max() < tol)
+
+
+def mi_rise(mi: pd.DataFrame, escape: float) -> float:
+    """How much the mean pairwise MI rose after the escape: its mean over the snapshots after
+    ``escape`` minus its least value up to ``escape`` (nats; NaN without an escape or MI).
+
+    Example
+    -------
+    >>> mi = pd.DataFrame({"iteration": [0, 100, 200, 300], "mean": [8.0, 5.0, 9.0, 11.0]})
+    >>> mi_rise(mi, escape=150), bool(np.isnan(mi_rise(mi, escape=np.nan)))
+    (5.0, True)
+    """
+    if mi is None or not np.isfinite(escape):
+        return np.nan
+    before, after = mi[mi.iteration <= escape]["mean"], mi[mi.iteration > escape]["mean"]
+    if before.empty or after.empty:
+        return np.nan
+    return float(after.mean() - before.min())
+
+
+# ------------------------------------------------------------------------------------ figures
+def plot_mi_and_error(run, mi: pd.DataFrame, axes=None):
+    """The study's figure for one run: the MI of every pair of experts over training (one thin
+    line per pair, their mean bold) above the error of the last guess (smoothed over 25
+    iterations), escape marked on both. Returns the axes.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> run = SimpleNamespace(config=variant_config("default"), history={"last_error": np.r_[np.ones(300), np.full(500, 0.6)]})
+    >>> mi = pd.DataFrame({"iteration": [0, 400, 800], "mean": [5.0, 4.0, 6.0],
+    ...                    "pairs": [np.array([5.0, 5.1]), np.array([4.0, 4.1]), np.array([6.0, 6.1])]})
+    >>> axes = plot_mi_and_error(run, mi)
+    """
+    from badgerlib import plots
+    from badgerlib.analysis.dynamics import smooth
+
+    if axes is None:
+        _, axes = plots.figure(nrows=2, height=5.6, sharex=True)
+    pairs = np.stack(mi["pairs"].to_numpy())                       # (snapshots, pairs)
+    axes[0].plot(mi["iteration"], pairs, color="0.6", lw=0.4, alpha=0.5)
+    axes[0].plot(mi["iteration"], mi["mean"], color=plots.PALETTE[0], lw=2, label="mean over pairs")
+    axes[0].set_ylabel("MI between two\nexperts (nats)")
+    axes[0].legend(loc="upper left")
+    err = np.asarray(run.history["last_error"]) / run.config.task.zeros_level
+    axes[1].plot(np.arange(len(err)), smooth(err, 25), color=plots.PALETTE[3], lw=1.5)
+    axes[1].set_ylabel("error\n(zeros level = 1)")
+    axes[1].set_xlabel("outer iteration")
+    escape = run_events(run)["escape"]
+    if np.isfinite(escape):
+        for ax in axes:
+            ax.axvline(escape, color="k", ls="--", lw=0.8)
+        axes[1].annotate("escape", (escape, 1.0), xytext=(4, -12), textcoords="offset points", fontsize=9)
+    return axes
+
+
+def plot_survival(table: pd.DataFrame, ax=None, variants=None):
+    """Kaplan-Meier curves of the escape from the zeros plateau, one per variant of
+    :func:`escape_table`: the share of runs still on the plateau at each iteration; a tick marks
+    a censored run (never escaped within its iterations). Returns the axes.
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"variant": ["a", "a", "b"], "seed": [0, 1, 0], "duration": [100, 800, 50],
+    ...                   "escaped": [True, False, True], "final_error": [0.5, 1.0, 0.2]})
+    >>> len(plot_survival(t).get_legend().get_texts())
+    2
+    """
+    from badgerlib import plots
+
+    if ax is None:
+        _, ax = plots.figure(height=3.6)
+    names = list(dict.fromkeys(table.variant)) if variants is None else list(variants)
+    for i, name in enumerate(names):
+        g = table[table.variant == name]
+        curve = kaplan_meier(g.duration, g.escaped.astype(int))
+        t = np.r_[0.0, curve.times, g.duration.max()]
+        s = np.r_[1.0, curve.survival, curve.survival[-1] if len(curve.survival) else 1.0]
+        color = plots.PALETTE[i % len(plots.PALETTE)]
+        ax.step(t, s, where="post", color=color, lw=1.6, label=f"{name} (median {curve.median:.0f})")
+        censored = g[~g.escaped].duration
+        if len(censored):
+            ax.plot(censored, curve.at(censored), "|", color=color, ms=10, mew=1.5)
+    ax.set_xlabel("outer iteration")
+    ax.set_ylabel("share of runs still\non the zeros plateau")
+    ax.set_ylim(-0.02, 1.05)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
+
+
+def plot_mi_by_variant(mis: dict, variants, ax=None):
+    """The mean pairwise MI over training, median over seeds, one line per variant (variants
+    without experts are skipped). Returns the axes.
+
+    Example
+    -------
+    >>> mi = pd.DataFrame({"iteration": [0, 100], "mean": [5.0, 4.0]})
+    >>> ax = plot_mi_by_variant({("a", 0): mi, ("a", 1): mi, ("b", 0): None}, ["a", "b"])
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['a']
+    """
+    from badgerlib import plots
+
+    if ax is None:
+        _, ax = plots.figure(height=3.4)
+    for i, name in enumerate(variants):
+        curves = [m for (v, _), m in mis.items() if v == name and m is not None]
+        if not curves:
+            continue
+        its = curves[0]["iteration"].to_numpy()
+        med = np.median(np.stack([m["mean"].to_numpy() for m in curves]), axis=0)
+        ax.plot(its, med, color=plots.PALETTE[i % len(plots.PALETTE)], lw=1.6, label=name)
+    ax.set_xlabel("outer iteration")
+    ax.set_ylabel("mean MI between\ntwo experts (nats)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
