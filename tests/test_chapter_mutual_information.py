@@ -94,3 +94,11 @@ def test_the_tables_over_trained_runs_and_the_identical_experts_check():
     table = ch.event_table(runs, mis)
     assert table.identical.tolist() == [True, False]
     assert table.mi_start.iloc[0] > table.mi_start.iloc[1]       # identical experts read at the ceiling
+
+
+def test_the_estimator_table_and_the_inner_loop_curve():
+    run = train(tiny(init_noise=0.3, expert_ids=2), cache=False, progress=False)
+    table = ch.estimator_table([run], batch=150)
+    assert table.measure.tolist() == list(ch.MEASURES) and np.isfinite(table.mi_start).all()
+    curve = ch.mi_over_inner_steps(run, batch=150, pca_dims=2)
+    assert curve.shape == (run.config.inner_steps + 1,) and np.isfinite(curve).all()

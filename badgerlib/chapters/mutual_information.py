@@ -58,6 +58,8 @@ class Sizes:
     snapshot_every: outer iterations between snapshots (MI is measured at each).
     mi_batch: probe tasks the MI is estimated on (see :func:`mi_over_training`).
     pca_dims: dimensions each expert's hidden state is reduced to before the estimate.
+    measure_runs: default runs whose MI change at the escape is re-measured under every
+        estimator and number of components (:func:`estimator_table`).
     variants: the interventions trained in this mode (names in :data:`VARIANTS`).
 
     Example
@@ -76,8 +78,9 @@ class Sizes:
     iterations: int = 800
     seeds: int = 5
     snapshot_every: int = 50
-    mi_batch: int = 512
+    mi_batch: int = 256
     pca_dims: int = 4
+    measure_runs: int = 3
     variants: tuple = ("default", "no noise", "per-expert readout", "exponential update", "random IDs")
 
 
@@ -96,11 +99,11 @@ VARIANTS: dict[str, dict | None] = {
 }
 
 #: Quick mode: the study's agent, 5 seeds, 800 iterations, the five variants that bear on the
-#: study's claims; about 4 minutes on 2 cores.
+#: study's claims, MI on 256 probe tasks; about 4 minutes on 2 cores.
 QUICK = Sizes()
 
 #: Full mode: the study's 5000 iterations, 10 seeds, every variant and both controls.
-FULL = Sizes(iterations=5000, seeds=10, variants=tuple(VARIANTS))
+FULL = Sizes(iterations=5000, seeds=10, measure_runs=10, mi_batch=512, variants=tuple(VARIANTS))
 
 
 def sizes(quick: bool = True) -> Sizes:
@@ -173,7 +176,7 @@ def configs(quick: bool = True) -> dict[str, list[RunConfig]]:
 
 # ------------------------------------------------------------------------------ measurements
 def mi_over_training(run, batch: int = 512, pca_dims: int = 4, method: str = "gaussian",
-                     step: int = -1) -> pd.DataFrame:
+                     step: int = -1, copula: bool = True) -> pd.DataFrame:
     """Pairwise mutual information (nats) between the experts' hidden states at every snapshot
     of ``run``: one row per snapshot with ``iteration``, ``mean``, ``min`` and ``max`` over the
     pairs, and ``pairs`` (the distinct pairs' values, an array).
@@ -182,7 +185,8 @@ def mi_over_training(run, batch: int = 512, pca_dims: int = 4, method: str = "ga
     :meth:`badgerlib.run.Run.states_at`), the state at inner step ``step`` (the last by
     default); each expert's state is reduced to ``pca_dims`` principal components, so the
     joint the estimator sees has ``experts x pca_dims`` dimensions (56 for the study's 14
-    experts), well below the 512 samples its covariance needs.
+    experts), well below the 512 samples its covariance needs. ``method`` and ``copula`` choose
+    the estimator (:func:`badgerlib.analysis.info.pairwise_mutual_information`).
 
     Example: in ``tests/test_chapter_mutual_information.py`` (it needs a trained run).
     """
@@ -190,11 +194,53 @@ def mi_over_training(run, batch: int = 512, pca_dims: int = 4, method: str = "ga
     iterations = np.asarray(run.snapshots["iterations"])
     for k, it in enumerate(iterations):
         hidden = run.states_at(k, batch=batch).hidden[:, step].double().numpy()     # (tasks, E, H)
-        mi = pairwise_mutual_information(hidden, method, pca_dims=pca_dims)
+        mi = pairwise_mutual_information(hidden, method, pca_dims=pca_dims, copula=copula)
         pairs = mi[np.triu_indices(len(mi), 1)]
         rows.append({"iteration": int(it), "mean": pairs.mean(), "min": pairs.min(), "max": pairs.max(),
                      "pairs": pairs})
     return pd.DataFrame(rows)
+
+
+#: The measurements the MI change at the escape is checked under (name -> keyword arguments of
+#: :func:`mi_over_training`): two estimators on the same four principal components per expert
+#: (the book's Gaussian copula, and a plain Gaussian fit, exact on Gaussian data where the
+#: copula under-reads strongly dependent systems: appendix A), and two on the first component
+#: alone (the copula, and KSG, which needs few joint dimensions).
+MEASURES = {
+    "Gaussian copula, 4 components": {"method": "gaussian", "copula": True, "pca_dims": 4},
+    "plain Gaussian fit, 4 components": {"method": "gaussian", "copula": False, "pca_dims": 4},
+    "Gaussian copula, 1 component": {"method": "gaussian", "copula": True, "pca_dims": 1},
+    "KSG, 1 component": {"method": "ksg", "pca_dims": 1},
+}
+
+
+def estimator_table(runs, batch: int = 512) -> pd.DataFrame:
+    """The MI rise at the escape (:func:`mi_rise`) of each run under each of :data:`MEASURES`:
+    one row per run and measurement (``measure``, ``seed``, ``mi_start``, ``mi_rise``), to
+    tell what the estimator decides from what the measured components decide.
+
+    Example: in ``tests/test_chapter_mutual_information.py`` (it needs trained runs).
+    """
+    rows = []
+    for run in runs:
+        escape = run_events(run)["escape"]
+        for name, kwargs in MEASURES.items():
+            mi = mi_over_training(run, batch, **kwargs)
+            rows.append({"measure": name, "seed": run.config.seed, "mi_start": float(mi["mean"].iloc[0]),
+                         "mi_rise": mi_rise(mi, escape)})
+    return pd.DataFrame(rows)
+
+
+def mi_over_inner_steps(run, batch: int = 512, pca_dims: int = 4) -> np.ndarray:
+    """The mean pairwise MI between the experts of the trained agent (its last snapshot) at
+    every inner step 0..S of a rollout on ``batch`` probe tasks.
+
+    Example: in ``tests/test_chapter_mutual_information.py`` (it needs a trained run).
+    """
+    hidden = run.states_at(len(run.snapshots["iterations"]) - 1, batch=batch).hidden.double().numpy()
+    iu = np.triu_indices(hidden.shape[2], 1)
+    return np.array([pairwise_mutual_information(hidden[:, t], pca_dims=pca_dims)[iu].mean()
+                     for t in range(hidden.shape[1])])
 
 
 def run_events(run, mi: pd.DataFrame | None = None, *, drop: float = 0.1, hold: int = 2) -> dict:
