@@ -29,13 +29,14 @@ Example
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from badgerlib.analysis.dynamics import escape_iteration
-from badgerlib.analysis.info import pairwise_mutual_information
+from badgerlib.analysis.info import DegenerateDataWarning, pairwise_mutual_information
 from badgerlib.analysis.survival import kaplan_meier, logrank_test
 from badgerlib.baselines import LSTMMetaLearnerConfig
 from badgerlib.checks import check_int
@@ -132,7 +133,8 @@ def setup_values(quick: bool = True) -> dict:
     values = {name: getattr(size, name) for name in ("experts", "hidden", "links", "n", "inner_steps", "batch",
                                                      "lr", "iterations", "seeds", "snapshot_every", "mi_batch",
                                                      "pca_dims")}
-    return {**values, "variants": ", ".join(size.variants), "joint_dims": size.experts * size.pca_dims}
+    return {**values, "variants": ", ".join(size.variants), "joint_dims": size.experts * size.pca_dims,
+            "measure_runs": size.measure_runs}
 
 
 def variant_config(variant: str, seed: int = 0, quick: bool = True) -> RunConfig:
@@ -186,7 +188,10 @@ def mi_over_training(run, batch: int = 512, pca_dims: int = 4, method: str = "ga
     default); each expert's state is reduced to ``pca_dims`` principal components, so the
     joint the estimator sees has ``experts x pca_dims`` dimensions (56 for the study's 14
     experts), well below the 512 samples its covariance needs. ``method`` and ``copula`` choose
-    the estimator (:func:`badgerlib.analysis.info.pairwise_mutual_information`).
+    the estimator (:func:`badgerlib.analysis.info.pairwise_mutual_information`). (Nearly)
+    identical experts, which this chapter studies on purpose, read at the ridge-limited
+    ceiling (:data:`badgerlib.analysis.info.RIDGE`) and the estimator's
+    :class:`~badgerlib.analysis.info.DegenerateDataWarning` is silenced here.
 
     Example: in ``tests/test_chapter_mutual_information.py`` (it needs a trained run).
     """
@@ -194,7 +199,9 @@ def mi_over_training(run, batch: int = 512, pca_dims: int = 4, method: str = "ga
     iterations = np.asarray(run.snapshots["iterations"])
     for k, it in enumerate(iterations):
         hidden = run.states_at(k, batch=batch).hidden[:, step].double().numpy()     # (tasks, E, H)
-        mi = pairwise_mutual_information(hidden, method, pca_dims=pca_dims, copula=copula)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateDataWarning)
+            mi = pairwise_mutual_information(hidden, method, pca_dims=pca_dims, copula=copula)
         pairs = mi[np.triu_indices(len(mi), 1)]
         rows.append({"iteration": int(it), "mean": pairs.mean(), "min": pairs.min(), "max": pairs.max(),
                      "pairs": pairs})
@@ -239,8 +246,10 @@ def mi_over_inner_steps(run, batch: int = 512, pca_dims: int = 4) -> np.ndarray:
     """
     hidden = run.states_at(len(run.snapshots["iterations"]) - 1, batch=batch).hidden.double().numpy()
     iu = np.triu_indices(hidden.shape[2], 1)
-    return np.array([pairwise_mutual_information(hidden[:, t], pca_dims=pca_dims)[iu].mean()
-                     for t in range(hidden.shape[1])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        return np.array([pairwise_mutual_information(hidden[:, t], pca_dims=pca_dims)[iu].mean()
+                         for t in range(hidden.shape[1])])
 
 
 def run_events(run, mi: pd.DataFrame | None = None, *, drop: float = 0.1, hold: int = 2) -> dict:
@@ -367,23 +376,15 @@ def magnitude_table(runs_by_variant: dict, batch: int = 256) -> pd.DataFrame:
 
 def mi_by_run(runs_by_variant: dict, batch: int = 512, pca_dims: int = 4) -> dict:
     """:func:`mi_over_training` of every run with more than one expert, keyed ``(variant,
-    seed)`` (None for the others). Identical experts make the estimator warn that the data are
-    degenerate; that is the point of the no-noise variant, so the warning is silenced here and
-    such runs read at the ridge-limited ceiling (:data:`badgerlib.analysis.info.RIDGE`).
+    seed)`` (None for the others).
 
     Example: in ``tests/test_chapter_mutual_information.py`` (it needs trained runs).
     """
-    import warnings
-
-    from badgerlib.analysis.info import DegenerateDataWarning
-
     out = {}
     for variant, runs in runs_by_variant.items():
         for run in runs:
             experts = getattr(run.config.model, "experts", 1)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DegenerateDataWarning)
-                out[variant, run.config.seed] = (mi_over_training(run, batch, pca_dims) if experts > 1 else None)
+            out[variant, run.config.seed] = mi_over_training(run, batch, pca_dims) if experts > 1 else None
     return out
 
 
