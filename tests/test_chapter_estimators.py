@@ -90,6 +90,26 @@ def test_mi_bias_copula_unbiased_and_ksg_low_at_high_dimension():
     assert np.allclose(bias.ksg_se, bias.ksg.std(axis=1, ddof=1) / 2)
 
 
+def test_near_copies_are_near_singular_and_the_estimators_split_by_regime():
+    """On near-copies the plain Gaussian fit is exact on Gaussian data while the copula falls
+    short, and on saturated marginals the plain fit is the one that falls short; independent
+    experts (noise 1e6) read zero under both."""
+    c = estimators.near_copies(6, 2, noise=0.01)
+    assert np.linalg.cond(c) > 1e4 and np.allclose(c, c.T)
+    t = estimators.strong_dependence([1.0, 0.01], n_samples=256, seeds=3, experts=6, dims=2)
+    assert len(t) == 2 * 2 * 2 and t.pair_truth.iloc[-1] > 8 > 1 > t.pair_truth.iloc[0]
+    row = t.set_index(["noise", "data", "estimator"])
+    assert abs(row.loc[(0.01, "Gaussian", "plain Gaussian fit"), "pair_bias"]) < 1
+    assert row.loc[(0.01, "Gaussian", "Gaussian copula"), "pair_bias"] < -3
+    weak_copula = row.loc[(1.0, "saturated", "Gaussian copula")]          # 0.3 nats: noisy per seed
+    assert abs(weak_copula.pair_bias) < 4 * weak_copula.pair_se + 2
+    assert row.loc[(1.0, "saturated", "plain Gaussian fit"), "pair_bias"] < min(-10, weak_copula.pair_bias - 10)
+    # the copula sees ranks only: saturating every coordinate changes none of its numbers
+    cop = t[t.estimator == "Gaussian copula"].pivot(index="noise", columns="data", values="pair_bias")
+    assert np.allclose(cop["Gaussian"], cop["saturated"])
+    assert estimators.plot_strong_dependence(t).get_xscale() == "log"
+
+
 def test_discrete_systems_have_the_exact_signs_and_values():
     table = discrete_o_information([3, 4], 20000, np.random.default_rng(0))
     assert table.n.tolist() == [3, 4]
