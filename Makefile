@@ -5,9 +5,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EMBED := _static/embed.js
+# The ipywidgets script sits on the extra path (see _config.yml), with the Font Awesome 5 webfonts
+# its stylesheet loads from next to it (names are content hashes of html-manager 1.0.6's dist/;
+# without them each widget page 404ed on the solid face: .woff2, .woff, then .ttf). EMBED_FONT
+# stands for them all: its recipe copies every one.
+EMBED := _extra/widgets/embed.js
+EMBED_FONT := _extra/widgets/1551f4f60c37af51121f.woff2
 MATHJAX := _extra/mathjax/tex-svg.js
-ASSETS := $(EMBED) $(MATHJAX)
+ASSETS := $(EMBED) $(EMBED_FONT) $(MATHJAX)
 BADGER_MODE ?= quick
 export BADGER_MODE
 
@@ -28,6 +33,13 @@ npm_file = @mkdir -p $(dir $@) && tmp=$$(mktemp -d) \
 
 $(EMBED):
 	$(call npm_file,@jupyter-widgets/html-manager@1.0.6,dist/embed.js)
+	@rm -f _static/embed.js  # its old place, where Jupyter Book would still add it to every page
+
+$(EMBED_FONT):
+	@mkdir -p $(dir $@) && tmp=$$(mktemp -d) \
+		&& (cd $$tmp && npm pack --silent @jupyter-widgets/html-manager@1.0.6 >/dev/null && tar xzf *.tgz) \
+		&& cp $$tmp/package/dist/*.woff2 $$tmp/package/dist/*.woff $$tmp/package/dist/*.ttf $(dir $@) \
+		&& rm -rf $$tmp
 
 $(MATHJAX):
 	$(call npm_file,mathjax@3.2.2,es5/tex-svg.js)

@@ -45,6 +45,50 @@ def use_style() -> None:
         "legend.fontsize": 9,
         "legend.frameon": False,
     })
+    try:     # in a notebook: PNGs at twice the pixels, shown at the column width (sharp text)
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("retina")
+
+
+def table(df, caption: str, name: str, *, index: bool = False, floatfmt: str = "g"):
+    """``df`` as a table the book numbers ("Table 5.2"), with ``caption`` (MyST: roles such as
+    ``{glue:text}`` work) and the label ``name`` for ``{numref}`` references; the last
+    expression of its cell, so that it is the cell's only output. In JupyterLab it shows as
+    Markdown under a ``:::{table}`` line.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> print(table(pd.DataFrame({"N": [2, 3], "error": [0.125, 0.5]}), "Errors.", "tbl-errors").data)
+    :::{table} Errors.
+    :name: tbl-errors
+    <BLANKLINE>
+    |   N |   error |
+    |----:|--------:|
+    |   2 |   0.125 |
+    |   3 |   0.5   |
+    :::
+    >>> print(table(pd.DataFrame({"|h|": ["a|b"]}), "Pipes.", "tbl-pipes").data.splitlines()[3])
+    | \\|h\\|   |
+    >>> table(pd.DataFrame({"a": [1]}), "A.", "errors")
+    Traceback (most recent call last):
+    ...
+    ValueError: table: name = 'errors': must start with 'tbl-'
+    """
+    from IPython.display import Markdown
+
+    if not str(name).startswith("tbl-"):
+        raise ValueError(f"table: name = {name!r}: must start with 'tbl-'")
+    def escape(v):                  # a bare | in a cell would split it in two
+        return v.replace("|", "\\|") if isinstance(v, str) else v
+
+    df = df.rename(columns=lambda c: escape(str(c))).map(escape)
+    body = df.to_markdown(index=index, floatfmt=floatfmt)
+    return Markdown(f":::{{table}} {caption}\n:name: {name}\n\n{body}\n:::")
 
 
 def figure(ncols: int = 1, nrows: int = 1, height: float | None = None, **kwargs):
@@ -135,6 +179,11 @@ def rollout_panel(guesses, targets, feedback, task_index: int = 0, step: int | N
         color = PALETTE[d % len(PALETTE)]
         ax.plot(steps, guesses[task_index, :, d], "o-", ms=3, color=color, label=f"dimension {d}")
         ax.axhline(targets[task_index, d], color=color, ls=":", lw=1.5)
+    # axhline does not widen the limits: make room for every target line, off the frame
+    lo = min(guesses[task_index].min(), targets[task_index].min())
+    hi = max(guesses[task_index].max(), targets[task_index].max())
+    pad = 0.08 * (hi - lo) if hi > lo else 0.1
+    ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel("inner step")
     ax.set_ylabel("guess (dotted: target)")
     ax.set_title(f"task {task_index}: guesses")

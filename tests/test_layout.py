@@ -2,6 +2,7 @@
 core, and notebooks only set parameters, call the library, plot, glue and check."""
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,28 @@ def test_notebooks_are_thin(notebook):
     defs = sum(1 for c in code for line in c.splitlines() if line.lstrip().startswith("def "))
     assert lines <= 150, f"{notebook.name}: {lines} code lines; move the work into its chapter module"
     assert defs <= 1, f"{notebook.name}: {defs} function definitions (one widget callback at most)"
+
+
+#: Characters of code the book's column shows without a scroll bar (sphinx-book-theme, measured
+#: in a headless browser: an 81-character line was cut).
+CODE_WIDTH = 80
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "book").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_notebook_code_fits_the_column_and_figures_are_numbered(notebook):
+    """Every code line fits the book's column, every figure a code cell draws is numbered by
+    the book (a caption and a name in its ``mystnb.figure`` metadata), and no caption is typed
+    by hand in the text ("*Figure 5.1." or "*Table 5.2.")."""
+    cells = json.loads(notebook.read_text())["cells"]
+    long = [line for c in cells if c["cell_type"] == "code" for line in "".join(c["source"]).splitlines()
+            if len(line) > CODE_WIDTH]
+    assert not long, f"{notebook.name}: {len(long)} code lines over {CODE_WIDTH} characters, e.g. {long[0]!r}"
+    for c in cells:
+        source = "".join(c["source"])
+        if c["cell_type"] == "code" and "plt.show()" in source:
+            figure = c["metadata"].get("mystnb", {}).get("figure", {})
+            assert figure.get("caption") and figure.get("name", "").startswith("fig-"), (
+                f"{notebook.name}: a figure cell without a numbered caption: {source[:80]!r}")
+        if c["cell_type"] == "markdown":
+            assert not re.search(r"^\*(Figure|Table) [0-9A]+\.[0-9]+", source, re.MULTILINE), (
+                f"{notebook.name}: a hand-typed caption: {source[:80]!r}")

@@ -5,6 +5,7 @@ The executed notebooks go to ``_build/executed/book/``; the staged book (the sou
 executed notebooks and execution switched off) builds into ``_build/executed/_build/html``.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,9 +68,10 @@ def test_book_builds_from_the_executed_notebooks():
     shutil.copy(ROOT / "references.bib", STAGE / "references.bib")
     for page in BOOK.glob("*.md"):
         shutil.copy(page, STAGE / "book" / page.name)
+    shutil.rmtree(STAGE / "_static", ignore_errors=True)  # no stale script (Jupyter Book adds each one to every page)
     for assets in ("_static", "_extra"):
         shutil.copytree(ROOT / assets, STAGE / assets, dirs_exist_ok=True)
-    for asset in ("_static/embed.js", "_extra/mathjax/tex-svg.js"):
+    for asset in ("_extra/widgets/embed.js", "_extra/widgets/1551f4f60c37af51121f.woff2", "_extra/mathjax/tex-svg.js"):
         assert (STAGE / asset).exists(), f"run `make` first: {asset} is fetched by the Makefile"
     shutil.rmtree(STAGE / "_build", ignore_errors=True)
     jb = Path(sys.executable).with_name("jupyter-book")
@@ -81,3 +83,38 @@ def test_book_builds_from_the_executed_notebooks():
         page = (html / "book" / f"{nb.stem}.html").read_text()
         assert "<img" in page, f"{nb.stem}.html has no figure"
         assert "Traceback" not in page
+    read_as_a_reader(html)
+
+
+#: What a reader must never meet on a page: numpy reprs and dicts printed as they come.
+DEBUG_OUTPUT = re.compile(r"np\.(float|int|str_|bool_)\w*\(|\{&#39;\w+&#39;: ")
+#: A script, stylesheet or font fetched from another host (the book renders offline).
+REMOTE = re.compile(r"<(?:script|link|img)\b[^>]*(?:src|href)=\"(?:https?:)?//", re.IGNORECASE)
+
+
+def read_as_a_reader(html: Path) -> None:
+    """The built pages as a reader meets them: every chapter numbers its figures ("Figure
+    5.1") and its tables, every cross-reference resolved to a number, no debug output, no
+    remote asset, a bibliography that each chapter cites, and a landing page whose findings
+    table holds a verdict for every chapter."""
+    bibliography = html / "book" / "bibliography.html"
+    assert bibliography.exists(), "no bibliography page"
+    for nb in NOTEBOOKS:
+        page = (html / "book" / f"{nb.stem}.html").read_text()
+        number = r"[0-9]+" if nb.stem.startswith("appendix") else r"[0-9]+\.[0-9]+"
+        assert re.search(rf'caption-number">Figure {number} ', page), f"{nb.stem}: no book-numbered figure"
+        images = page.count("<img")
+        figures = len(re.findall(r'caption-number">Figure ', page))
+        assert figures >= images - page.count("widget"), f"{nb.stem}: {images} images, {figures} numbered"
+        assert "std-numref" in page or figures == 1, f"{nb.stem}: no figure or table is referenced by number"
+        bad = DEBUG_OUTPUT.search(page)
+        assert not bad, f"{nb.stem}: debug output on the page: {page[bad.start():bad.start() + 80]!r}"
+        remote = REMOTE.search(page)
+        assert not remote, f"{nb.stem}: remote asset {page[remote.start():remote.start() + 120]!r}"
+        assert 'href="bibliography.html#' in page, f"{nb.stem} cites nothing"
+    intro = (html / "book" / "intro.html").read_text()
+    rows = re.findall(r'<td><p><a class="reference internal" href="(\w+)\.html">', intro)
+    assert sorted(rows) == sorted(nb.stem for nb in NOTEBOOKS), rows
+    verdicts = re.findall(r'class="pasted-text">(Reproduced|Partly|Not reproduced|Validated)', intro)
+    assert len(verdicts) == len(NOTEBOOKS), f"findings table: {len(verdicts)} verdicts for {len(NOTEBOOKS)} chapters"
+    assert "planned" not in intro.lower(), "the landing page still lists planned work"
