@@ -110,6 +110,26 @@ def test_near_copies_are_near_singular_and_the_estimators_split_by_regime():
     assert estimators.plot_strong_dependence(t).get_xscale() == "log"
 
 
+def test_strong_table_is_readable():
+    """The near-copies table: one row per noise, data and estimator, readable columns in the
+    order the appendix names them, the bias of the pair MI with its standard error as text,
+    no NaN and no "-0.0"."""
+    t = estimators.strong_dependence([1.0, 0.01], n_samples=256, seeds=2, experts=4, dims=2)
+    shown = estimators.strong_table(t)
+    assert list(shown.columns) == [
+        "noise $\\sigma$", "true pair MI (nats)", "data", "estimator",
+        "bias of the pair MI (%) ± s.e.", "bias of the total correlation (%)"]
+    assert len(shown) == len(t) and shown.notna().all().all()
+    assert shown["noise $\\sigma$"].tolist() == t.noise.tolist()
+    first = shown["bias of the pair MI (%) ± s.e."].iloc[0]
+    assert first == f"{t.pair_bias.iloc[0]:+.1f} ± {t.pair_se.iloc[0]:.1f}".replace("-0.0 ", "+0.0 ")
+    near_zero = t.assign(pair_bias=-0.01, tc_bias=-0.01, pair_se=np.nan)
+    again = estimators.strong_table(near_zero)
+    assert (again["bias of the pair MI (%) ± s.e."] == "+0.0 ± -").all()
+    assert not np.signbit(again["bias of the total correlation (%)"]).any()
+    assert len(estimators.STRONG_TABLE_FORMAT) == len(shown.columns)
+
+
 def test_discrete_systems_have_the_exact_signs_and_values():
     table = discrete_o_information([3, 4], 20000, np.random.default_rng(0))
     assert table.n.tolist() == [3, 4]
@@ -172,4 +192,5 @@ def test_figures_draw_every_series():
     assert ax.get_yscale() == "log"
     axes = estimators.plot_ray_toy(ray_toy(2, t_max=50))
     assert [a.get_title() for a in axes] == ["Supervised", "RL (on-policy)"]
+    assert axes[0].get_xlim()[0] < 0 and axes[0].get_ylim()[1] > 1   # paths off the frame
     assert len(axes[0].figure.legends) == 1

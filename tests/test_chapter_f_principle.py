@@ -191,3 +191,49 @@ def test_summaries_tables_and_a_real_run(tmp_path):
     with pytest.raises(ValueError, match="empty"):
         fp.summarise([])
 
+
+
+def test_full_mode_summary_only_when_every_run_is_stored(tmp_path):
+    # the real full-mode configs: nothing in an empty store, so no numbers (and no training)
+    assert fp.full_mode_summary(runs_dir=tmp_path) is None
+    base = RunConfig(task=SineSumGame(m=11, frequencies=(1, 2, 3)), model=MicroBadgerConfig(experts=2, hidden=4),
+                     inner_steps=3, iterations=4, batch=2, snapshot_count=3, probe_batch=2)
+    groups = {"first": [base.replace(seed=0), base.replace(seed=1)], "second": [base.replace(seed=2)]}
+    for cfg in groups["first"]:
+        train(cfg, runs_dir=tmp_path, progress=False)
+    assert fp.full_mode_summary(runs_dir=tmp_path, groups=groups) is None     # "second" is missing
+    train(groups["second"][0], runs_dir=tmp_path, progress=False)
+    numbers = fp.full_mode_summary(runs_dir=tmp_path, groups=groups)
+    runs = load_runs([c for g in groups.values() for c in g], runs_dir=tmp_path)
+    assert numbers["runs"] == 3 and numbers["sup_seeds"] == 2 and numbers["meta_seeds"] == 1
+    assert numbers["train_cpu"] == f"{sum(r.meta['seconds'] for r in runs):.0f}"
+    by_hand = fp.learner_numbers(fp.summarise(fp.analyse_runs(runs[:2], (1, 2, 3), threshold=0.9)))
+    assert {k: numbers[f"sup_{k}"] for k in by_hand} == by_hand
+    assert "mb_rho" not in numbers                    # only the groups given
+
+
+def test_book_tables_have_no_missing_values():
+    its = np.arange(0, 300, 5)
+    runs = [fp.analyse_run(synthetic_snapshots(centres, its, phases=[1.0])[0], KS, threshold=0.9)
+            for centres in ([20, 50, 80, 110, 140], [60] * 5)]
+    flat = fp.analyse_run(synthetic_snapshots([60] * 5, its, phases=[1.0])[0], KS, threshold=0.9)
+    summaries = {"mixed": fp.summarise(runs), "at once": fp.summarise([flat, flat])}
+    shown = fp.summary_display(summaries)
+    assert shown["learner"].tolist() == ["mixed", "at once"] and not shown.isna().any().any()
+    assert shown.loc[1, "W"] == "-" and shown.loc[1, "p (W)"] == "-"        # no order to agree on
+    crossings = fp.crossing_table({"mixed": runs}, first_seed=5, phases={"mixed": [0.5, 1.5]})
+    assert crossings["seed"].tolist() == [5, 6] and crossings.loc[1, "ρ"] == "+0.00"
+    sens = fp.threshold_display(fp.threshold_sensitivity({"mixed": runs}))
+    assert list(sens.columns) == ["learner", "ρ at 50 %", "spread at 50 %", "ρ at 80 %", "spread at 80 %",
+                                  "ρ at 90 %", "spread at 90 %"]
+
+
+def test_full_mode_text_cites_only_computed_numbers():
+    assert "not available in this build" in fp.full_mode_text(None)
+    keys = ["runs", "train_cpu"] + [f"{g}_{k}" for g in ("sup", "meta", "quant", "mb", "mb41")
+                                    for k in ("seeds", "rho", "p", "spread", "final")]
+    summary = {key: f"<{key}>" for key in keys}
+    text = fp.full_mode_text(summary)
+    for key in ("runs", "train_cpu", "sup_rho", "sup_p", "sup_seeds", "meta_rho", "meta_spread", "quant_rho",
+                "quant_final", "mb_rho", "mb_spread", "mb41_final"):
+        assert f"<{key}>" in text

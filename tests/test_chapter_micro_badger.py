@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from badgerlib.chapters import micro_badger
-from badgerlib.chapters.micro_badger import PlaySummary, configs, expert_graph, play_summary, sizes
+from badgerlib.chapters.micro_badger import (PlaySummary, configs, expert_graph, play_summary, plot_view,
+                                             sizes, step_table, training_summary)
+from badgerlib.chapters.phases import synthetic_history
 from badgerlib.run import build_model
 from badgerlib.store import config_hash
 
@@ -76,6 +78,55 @@ def test_play_summary_rejects_bad_feedback():
         play_summary(np.array([[1.0, np.nan]]), 1.0)
 
 
+def test_best_step_is_the_lowest_mean_feedback():
+    assert PlaySummary(np.array([1.0, 0.2, 0.05, 0.08]), 1.0).best_step == 2
+    assert PlaySummary(np.array([1.0, 0.1, 0.1]), 1.0).best_step == 1
+
+
+def test_step_table_is_formatted_for_the_book():
+    table = step_table(PlaySummary(np.array([2.0, 0.5, 0.02], dtype=np.float32), zeros_level=2.0))
+    assert list(table.columns) == ["inner step", "mean feedback (zeros level = 1)", "in % of the zeros level"]
+    assert table.values.tolist() == [["0 (all zeros)", "1.0000", "100.0"], ["1", "0.2500", "25.0"],
+                                     ["2", "0.0100", "1.0"]]
+    assert not table.isna().any().any()
+    with pytest.raises(ValueError, match="step_table: play"):
+        step_table(np.ones(3))
+
+
+def test_training_summary_finds_the_escape_and_the_converged_plateau():
+    h = synthetic_history([("zeros", 500), (1, 300), (2, 300), (3, 600)], n=3, noise=0.05, seed=1)
+    s = training_summary(h["last_error"], n=3)
+    assert 490 <= s.left_zeros <= 530
+    assert 1100 <= s.converged_from <= 1140
+    assert [round(v) for v in s.levels] == [3, 2, 1, 0]
+
+
+def test_training_summary_reports_none_when_the_run_ends_unsolved():
+    h = synthetic_history([("zeros", 500), (1, 600)], n=2, noise=0.05, seed=0)
+    s = training_summary(h["last_error"], n=2)
+    assert s.converged_from is None and s.left_zeros is not None
+    stuck = training_summary(synthetic_history([("zeros", 800)], n=2, seed=0)["last_error"], n=2)
+    assert stuck.left_zeros is None and stuck.converged_from is None and len(stuck.levels) == 1
+    with pytest.raises(ValueError, match="training_summary: last_error"):
+        training_summary(np.ones((3, 3)), n=2)
+
+
+def test_plot_view_marks_the_step_and_keeps_every_target_off_the_frame():
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    guesses = rng.uniform(-0.5, 0.5, size=(3, 5, 3))
+    targets = np.array([[0.1, 0.2, 0.3], [-0.99, 0.0, 0.99], [0.5, 0.5, 0.5]])
+    fig = plot_view(guesses, targets, np.ones((3, 5)), task=1, step=4)
+    left = fig.axes[0]
+    low, high = left.get_ylim()
+    assert low < -0.99 - 0.05 and high > 0.99 + 0.05      # target lines inside, not on the frame
+    assert "task 1, step 4" in fig._suptitle.get_text() and "+0.99" in fig._suptitle.get_text()
+    assert any(line.get_xdata()[0] == 4 for line in left.get_lines())   # the step is marked
+    plt.close(fig)
+
+
 def test_module_docstring_names_its_parts():
-    for name in ("configs", "expert_graph", "play_summary", "Sizes"):
+    for name in ("configs", "expert_graph", "play_summary", "step_table", "training_summary", "plot_view",
+                 "Sizes"):
         assert name in micro_badger.__doc__

@@ -136,3 +136,38 @@ def test_snapshot_directions_on_a_tiny_run_and_the_table_lets_go_of_the_snapshot
 
 def test_docstring_examples_run():
     assert doctest.testmod(plateaus).failed == 0
+
+
+def test_the_glued_values_are_plain_python():
+    """myst-nb renders numpy scalars in {glue:text} as nothing: every value is an int or a str."""
+    runs = [fake_run(n, [("zeros", 400)] + [(k, 400) for k in range(1, n + 1)], seed=s) for n in (2, 3) for s in range(2)]
+    rtab, ptab = run_table(runs), plateau_table(runs)
+    features = [fake_run(3, [("zeros", 200), (1, 500)], seed=0, features=FEATURE_SETS[name]) for name in FEATURE_SETS]
+    ps = plateaus.detect_plateaus(runs[0].history["last_error"], 2)
+    values = {**plateaus.staircase_values(ps, 2, 0),
+              **plateaus.phase_values(plateaus.phase_summary(rtab), rtab),
+              **plateaus.hurst_gradient_values(plateaus.hurst_gradient_summary(ptab, transition_table(runs))),
+              **plateaus.lyapunov_values(lyapunov_tests(runs[:1], n_surrogates=5)),
+              **plateaus.count_values(plateaus.count_summary(rtab, ptab)),
+              **plateaus.feature_values(plateaus.feature_summary(run_table(features, horizon=600)), sizes(True))}
+    assert {type(v) for v in values.values()} <= {int, str}, {k: type(v) for k, v in values.items()}
+    assert values["head_count"] == 3 and values["n_lyap"] == 1 and values["f_error_escaped"] == 1
+    with pytest.raises(ValueError, match="tests is empty"):
+        plateaus.lyapunov_values([])
+
+
+@pytest.mark.parametrize("n", [6, 20])
+def test_consecutive_phases_have_different_colours(n):
+    colors = plateaus.phase_colors(n)
+    order = [plateaus.NONE_SOLVED] + [plateaus.solved_label(k, n) for k in range(1, n + 1)]
+    assert all(colors[a] != colors[b] for a, b in zip(order, order[1:]))
+    assert colors[plateaus.ZEROS] != colors[plateaus.NONE_SOLVED] != colors[plateaus.SAME]
+
+
+def test_the_tables_a_reader_sees_have_readable_columns():
+    runs = [fake_run(2, [("zeros", 400), (1, 400), (2, 400)], seed=s) for s in range(2)]
+    shown = plateaus.run_overview(run_table(runs))
+    assert list(shown.columns)[:3] == ["N", "seed", "plateaus"] and len(shown) == 2
+    assert shown["solved at the end"].tolist() == ["2 of 2", "2 of 2"]
+    speeds = plateaus.speed_table({standard_run(2): 12.34, standard_run(3): 5.0})
+    assert speeds["iterations per second"].tolist() == ["12.3", "5.0"]

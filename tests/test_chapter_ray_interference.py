@@ -86,6 +86,9 @@ def test_interference_table_has_one_row_per_snapshot(tiny_run):
     res = ray.snapshot_interference(tiny_run)
     assert np.allclose(table.cancellation, res["cancellation"])
     assert list(ray.interference_medians(table).columns) == list(ray.MEASURES)
+    summary = ray.interference_summary(table)      # the chapter's table: every group, in order
+    assert summary["snapshots in"].tolist() == [ray.WHERE_NAMES[w] for w in ray.WHERE]
+    assert summary.snapshots.sum() == len(table)
 
 
 def test_lstm_table_scores_each_run_in_both_metrics(tiny_lstm_runs):
@@ -97,6 +100,9 @@ def test_lstm_table_scores_each_run_in_both_metrics(tiny_lstm_runs):
         assert np.isnan(row.to_threshold) or row.to_threshold in its
     nums = ray.lstm_numbers(table, ray.QUICK, threshold=0.5)
     assert nums["lstm_iterations"] == 1200 and 0 <= nums["l1_reached"] <= 2
+    summary = ray.lstm_summary(table, threshold=0.5)
+    assert summary["trained on"].tolist() == ["MSE", "L1"]
+    assert summary["runs below 0.5"].tolist() == [f"{nums['mse_reached']} of 2", f"{nums['l1_reached']} of 2"]
 
 
 def test_lstm_figures_draw(tiny_lstm_runs):

@@ -19,6 +19,10 @@ meta-learner, an LSTM meta-learner that sees its error quantised into bins, and 
   :func:`threshold_sensitivity`, :func:`inner_loop_table`, :func:`mirror_plateau`, and the
   formatted numbers the text cites (:func:`setup_numbers`, :func:`learner_numbers`,
   :func:`full_scale_numbers`);
+* its tables as the book shows them: :func:`crossing_table`, :func:`summary_display`,
+  :func:`threshold_display` (with :func:`column_formats` for :func:`badgerlib.plots.table`);
+* its full-mode outcome when the full-mode runs are stored: :func:`full_mode_summary`, and
+  the sentence the text cites of it, :func:`full_mode_text`;
 * its cost: :func:`learner_speeds` and :func:`full_mode_seconds`;
 * its chapter-only figures: :func:`plot_order_tests`, :func:`plot_converged_steps` (the heat maps are
   :func:`badgerlib.plots.frequency_heatmap`).
@@ -64,6 +68,8 @@ __all__ = [
     "RunSpectrum", "analyse_run", "analyse_runs", "at_threshold", "LearnerSummary", "summarise",
     "summary_table", "threshold_sensitivity", "inner_loop_table", "representative", "plateau",
     "mirror_plateau", "plus_minus", "setup_numbers", "learner_numbers", "full_scale_numbers",
+    "crossing_table", "summary_display", "threshold_display", "column_formats", "full_mode_summary",
+    "full_mode_text",
     "learner_speeds", "full_mode_seconds", "plot_converged_steps", "plot_order_tests",
 ]
 
@@ -614,6 +620,26 @@ def setup_numbers(size: Sizes) -> dict:
         mb41_seeds=s.mb41_seeds, mb41_iterations=s.mb41_iterations)
 
 
+def verdict(supervised: LearnerSummary, meta: LearnerSummary, size: Sizes, quick: bool) -> dict[str, str]:
+    """The chapter's verdict in one sentence and the scale it was measured at, the two cells of
+    its row in the landing page's findings table (glue names ``verdict`` and ``scale``).
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> sup = SimpleNamespace(test=SimpleNamespace(mean=0.81))
+    >>> v = verdict(sup, SimpleNamespace(spread=0.012), QUICK, quick=True)
+    >>> v["verdict"][:60], v["scale"]
+    ('Partly. The supervised LSTM learns low frequencies first (rh', 'quick mode: M = 41 (Micro-Badger also at 11), 3 seeds per learner')
+    """
+    return {"verdict": f"Partly. The supervised LSTM learns low frequencies first (rho {supervised.test.mean:+.2f}); "
+                       "the meta-learners and Micro-Badger do not, as the study says, but they learn all "
+                       f"frequencies at once (spread {100 * meta.spread:.1f} % of training) rather than in a "
+                       f"random order, and Micro-Badger trains at M = {size.m}, where the study could not.",
+            "scale": f"{'quick' if quick else 'full'} mode: M = {size.m} (Micro-Badger also at "
+                     f"{size.m_badger}), {size.seeds} seeds per learner"}
+
+
 def learner_numbers(summary: LearnerSummary) -> dict[str, str]:
     """The numbers the text cites for one learner, formatted: ``rho`` (mean ± sd), ``p``,
     ``spread`` (% of training), ``w``, ``w_p`` (Kendall's W and its p), ``final`` (mean final
@@ -657,9 +683,152 @@ def full_scale_numbers() -> dict:
     return out
 
 
+def crossing_table(analyses: Mapping[str, Sequence[RunSpectrum]], first_seed: int = 0,
+                   phases: Mapping[str, Sequence[float]] | None = None) -> pd.DataFrame:
+    """One row per run, formatted for the book: learner, seed, the target's phase (for the
+    learners in ``phases``, else "-"), the iteration at which each frequency is learned
+    ("never" when it does not reach the threshold), and the run's rank correlation with its
+    exact p-value. Seeds are numbered from ``first_seed``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ks = np.array([1, 2])
+    >>> r = RunSpectrum(ks, np.arange(2), np.zeros((2, 2)), np.zeros((2, 2)), np.array([5.0, np.inf]),
+    ...                 rank_correlation(ks, [5.0, np.inf]), 0.0, np.zeros(2), np.zeros(2), np.zeros(2),
+    ...                 np.zeros(2), 1)
+    >>> crossing_table({"toy": [r]}, first_seed=3, phases={"toy": [1.234]}).to_dict("records")
+    [{'learner': 'toy', 'seed': 3, 'phase φ': '1.23', 'k = 1': '5', 'k = 2': 'never', 'ρ': '+1.00', 'p': '0.5'}]
+    """
+    phases = phases or {}
+    rows = []
+    for name, runs in analyses.items():
+        for s, run in enumerate(runs):
+            row = {"learner": name, "seed": first_seed + s,
+                   "phase φ": f"{phases[name][s]:.2f}" if name in phases else "-"}
+            row.update({f"k = {k}": "never" if not np.isfinite(c) else f"{c:.0f}"
+                        for k, c in zip(run.frequencies, run.crossings)})
+            row.update({"ρ": f"{run.rank.rho:+.2f}", "p": f"{run.rank.p_value:.2g}"})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary_display(summaries: Mapping[str, LearnerSummary]) -> pd.DataFrame:
+    """:func:`summary_table` as the book shows it: one row per learner, the numbers formatted
+    by :func:`learner_numbers` (percentages for ``learned %`` and ``spread %``), and "-" for
+    Kendall's W and its p-value where every seed learned all frequencies at once (no order).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ks = np.array([1, 2, 3])
+    >>> r = RunSpectrum(ks, np.arange(2), np.zeros((2, 3)), np.zeros((2, 3)), np.array([1.0, 2, 3]),
+    ...                 rank_correlation(ks, [1, 2, 3]), 0.5, np.ones(3), np.zeros(3), np.zeros(2),
+    ...                 np.zeros(2), 2)
+    >>> row = summary_display({"toy": summarise([r, r])}).iloc[0]
+    >>> row["ρ (mean ± sd)"], row["spread %"], row["W"], row["even − odd c"]
+    ('+1.00 ± 0.00', '50', '1.00', '+0.000 ± 0.000')
+    """
+    columns = {"rho": "ρ (mean ± sd)", "p": "p (low first)", "w": "W", "w_p": "p (W)",
+               "crossed": "learned %", "spread": "spread %", "final": "final c",
+               "err_rho": "ρ (k, error)", "err_p": "p (error)", "evenodd": "even − odd c"}
+    rows = []
+    for name, s in summaries.items():
+        numbers = learner_numbers(s)
+        if np.isnan(s.order.w):
+            numbers["w"] = numbers["w_p"] = "-"
+        rows.append({"learner": name, "seeds": s.test.n_seeds,
+                     **{label: numbers[key] for key, label in columns.items()}})
+    return pd.DataFrame(rows)
+
+
+def threshold_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`threshold_sensitivity` as the book shows it: a ``learner`` column, each
+    threshold's mean rank correlation as ``ρ at 50 %`` (signed, 2 decimals) and its mean
+    spread as ``spread at 50 %`` (percent of training).
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"rho @ 0.5": [0.25], "spread @ 0.5": [0.125]}, index=["toy"])
+    >>> threshold_display(raw).iloc[0].tolist()
+    ['toy', '+0.25', '12']
+    """
+    out = pd.DataFrame({"learner": list(table.index)})
+    for column in table.columns:
+        kind, threshold = column.split(" @ ")
+        label = f"{'ρ' if kind == 'rho' else 'spread'} at {100 * float(threshold):.0f} %"
+        values = table[column].to_numpy(dtype=float)
+        out[label] = [f"{v:+.2f}" if kind == "rho" else f"{100 * v:.0f}" for v in values]
+    return out
+
+
+def column_formats(table: pd.DataFrame) -> tuple[str, ...]:
+    """The ``floatfmt`` that makes :func:`badgerlib.plots.table` print a table of formatted
+    strings as they are. Its Markdown writer (tabulate) reads a column whose cells all look
+    like numbers as numbers and reprints them, so "+1.00" would become "1"; each such column
+    gets the format its strings have: ``"+.2f"`` for signed cells with 2 decimals, ``".2f"``
+    for unsigned ones, ``"g"`` when the decimals differ (as for p-values) and for text.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> column_formats(pd.DataFrame({"name": ["a", "b"], "rho": ["+1.00", "-0.45"],
+    ...                              "p": ["0.0083", "1"], "c": ["0.90", "1.00"]}))
+    ('g', '+.2f', 'g', '.2f')
+    """
+    formats = []
+    for column in table.columns:
+        texts = [str(v) for v in table[column]]
+        try:
+            [float(t) for t in texts]
+        except ValueError:
+            formats.append("g")              # text: printed as it is
+            continue
+        decimals = {len(t.split(".")[1]) if "." in t and "e" not in t else -1 for t in texts}
+        if len(decimals) != 1 or -1 in decimals:
+            formats.append("g")
+            continue
+        sign = "+" if any(t.startswith("+") for t in texts) else ""
+        formats.append(f"{sign}.{decimals.pop()}f")
+    return tuple(formats)
+
+
 # ---------------------------------------------------------------------------------------------
-# What full mode costs
+# Full mode: its outcome when its runs are stored, and what it costs
 # ---------------------------------------------------------------------------------------------
+
+def full_mode_summary(seed: int = 0, runs_dir=None,
+                      groups: Mapping[str, Sequence[RunConfig]] | None = None) -> dict | None:
+    """The full-mode outcome, formatted for the text, when **every** full-mode run
+    (:func:`configs` with ``quick=False``) is in the run store; None when one is missing (so
+    that the book never cites full-mode numbers it did not compute). Never trains.
+
+    The keys are ``runs`` (how many), ``train_cpu`` (training seconds summed over the runs,
+    from each run's ``meta["seconds"]``), and for each learner, in the order of
+    :func:`configs`, under the prefix ``sup_``, ``meta_``, ``quant_``, ``mb_``, ``mb41_``:
+    ``seeds`` and the :func:`learner_numbers` (``sup_rho``, ``mb_spread``, ``mb41_final``,
+    ...). ``groups`` replaces the full-mode configs (for tests). (Reads stored runs: examples
+    in ``tests/test_chapter_f_principle.py``.)
+    """
+    from badgerlib.run import load_run
+
+    groups = configs(quick=False, seed=seed) if groups is None else groups
+    runs = {}
+    for name, group in groups.items():
+        runs[name] = [load_run(cfg, runs_dir) for cfg in group]
+        if any(run is None for run in runs[name]):
+            return None
+    out = {"runs": sum(map(len, runs.values())),
+           "train_cpu": f"{sum(r.meta['seconds'] for g in runs.values() for r in g):.0f}"}
+    for key, (name, group) in zip(("sup", "meta", "quant", "mb", "mb41"), runs.items()):
+        ks = groups[name][0].task.frequencies
+        summary = summarise(analyse_runs(group, ks, threshold=FULL.threshold))
+        out[f"{key}_seeds"] = len(group)
+        out.update({f"{key}_{field}": value for field, value in learner_numbers(summary).items()})
+    return out
+
+
 
 def learner_speeds(runs: Mapping[str, Sequence]) -> dict[str, float]:
     """Median training speed (outer iterations per second, from each stored run's
@@ -694,14 +863,40 @@ def full_mode_seconds(speeds: Mapping[str, float], seed: int = 0, workers: int =
     return estimate_seconds([cfg for group in full.values() for cfg in group], speed=speed, workers=workers)
 
 
+def full_mode_text(summary: Mapping | None) -> str:
+    """The sentence the "At full scale" section cites: the outcome of
+    :func:`full_mode_summary`, or, when that is None, that this build has no full-mode
+    numbers (instead of numbers typed from an earlier build).
+
+    Example
+    -------
+    >>> full_mode_text(None)
+    'The full-mode numbers are not available in this build: its run store does not hold every full-mode run.'
+    >>> from collections import defaultdict
+    >>> full_mode_text(defaultdict(lambda: "?", runs=43, sup_rho="+0.77 ± 0.28"))[:90]
+    'Its 43 full-mode runs are stored (? s of training summed over runs), with this outcome: su'
+    """
+    if summary is None:
+        return ("The full-mode numbers are not available in this build: its run store does not hold "
+                "every full-mode run.")
+    s = summary
+    return (f"Its {s['runs']} full-mode runs are stored ({s['train_cpu']} s of training summed over runs), "
+            f"with this outcome: supervised LSTM mean ρ = {s['sup_rho']} over {s['sup_seeds']} targets "
+            f"(p = {s['sup_p']}), LSTM meta-learner {s['meta_rho']} (p = {s['meta_p']}, spread "
+            f"{s['meta_spread']} % of training), quantised meta-learner {s['quant_rho']} (p = {s['quant_p']}, "
+            f"final c {s['quant_final']}), Micro-Badger at M = {FULL.m_badger} {s['mb_rho']} (spread "
+            f"{s['mb_spread']} % of training) and at M = {FULL.m} final c {s['mb41_final']}.")
+
+
 # ---------------------------------------------------------------------------------------------
 # The chapter's own figure
 # ---------------------------------------------------------------------------------------------
 
-def plot_converged_steps(runs: Sequence[RunSpectrum], axes, inner_steps: int):
+def plot_converged_steps(runs: Sequence[RunSpectrum], axes, inner_steps: int, first_seed: int = 0):
     """Figure 4.5: converged inner steps (:attr:`RunSpectrum.converged`) of each seed over
     training, with their median (left), and against the probe loss at each snapshot (right;
-    the loss falls to the right). ``axes``: two matplotlib axes.
+    the loss falls to the right). ``axes``: two matplotlib axes. One legend above both panels
+    names the seed of each colour (numbered from ``first_seed``) and the median.
 
     Example
     -------
@@ -712,20 +907,27 @@ def plot_converged_steps(runs: Sequence[RunSpectrum], axes, inner_steps: int):
     ...                 rank_correlation([1, 2], [0, 0]), 0.0, np.zeros(1), np.zeros(1),
     ...                 np.array([0.0, 2.0, 5.0]), np.array([1.0, 0.5, 0.2]), 2)
     >>> fig, axes = plots.figure(ncols=2)
-    >>> axes = plot_converged_steps([r, r], axes, inner_steps=10)
+    >>> axes = plot_converged_steps([r, r], axes, inner_steps=10, first_seed=3)
+    >>> [t.get_text() for t in fig.legends[0].get_texts()]
+    ['seed 3', 'seed 4', 'median over seeds']
     """
+    from matplotlib.lines import Line2D
+
     from badgerlib.plots import PALETTE
 
     runs = list(runs)
+    handles = []
     for s, run in enumerate(runs):
         color = PALETTE[s % len(PALETTE)]
         axes[0].plot(run.iterations, run.converged, "-", color=color, lw=0.8, alpha=0.45)
         axes[1].plot(run.probe_loss, run.converged, "o", ms=3, color=color, alpha=0.8)
+        handles.append(Line2D([], [], color=color, marker="o", ms=4, lw=1, label=f"seed {first_seed + s}"))
     median = np.median([run.converged for run in runs], axis=0)
-    axes[0].plot(runs[0].iterations, median, "-", color="black", lw=2, label="median over seeds")
+    axes[0].plot(runs[0].iterations, median, "-", color="black", lw=2)
+    handles.append(Line2D([], [], color="black", lw=2, label="median over seeds"))
     axes[0].set_xlabel("outer iteration")
     axes[0].set_ylabel(f"converged inner steps (of {inner_steps})")
-    axes[0].legend(loc="lower left")
+    axes[0].figure.legend(handles=handles, loc="outside upper center", ncol=min(len(handles), 6))
     axes[1].set_xlabel("probe loss (mean feedback over inner steps)")
     axes[1].set_ylabel("converged inner steps")
     axes[1].invert_xaxis()

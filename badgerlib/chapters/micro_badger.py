@@ -2,7 +2,11 @@
 playing tasks it has never seen.
 
 The chapter's one run is :func:`configs` ``["agent"]``; :func:`expert_graph` is that run's
-graph and :func:`play_summary` reads the trained agent's feedback on fresh tasks.
+graph, :func:`training_summary` reads its training curve (when it leaves the zeros plateau,
+from when it is converged: the numbers the study's N = 3 run can be compared with),
+:func:`play_summary` reads the trained agent's feedback on fresh tasks,
+:func:`step_table` shows it per inner step and :func:`plot_view` draws one task at one inner
+step (the chapter's explorer widget and its static figure).
 
 Every hyperparameter is an assumption (the study did not publish Micro-Badger's): they are
 named in :class:`Sizes` and shown in the chapter's setup section.
@@ -19,7 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from badgerlib import topology
+import pandas as pd
+
+from badgerlib import plots, topology
+from badgerlib.analysis.dynamics import escape_iteration
+from badgerlib.chapters.phases import detect_plateaus
 from badgerlib.checks import check_array
 from badgerlib.config import MicroBadgerConfig, RunConfig
 from badgerlib.tasks import GuessingGame
@@ -126,6 +134,8 @@ class PlaySummary:
     >>> p = PlaySummary(np.array([1.0, 0.5, 0.05, 0.02]), zeros_level=1.0)
     >>> round(float(p.final_error), 3), round(float(p.final_percent), 1), p.steps_to(0.1), p.steps_to(0.01)
     (0.02, 2.0, 2, None)
+    >>> PlaySummary(np.array([1.0, 0.1, 0.01, 0.03]), zeros_level=1.0).best_step
+    2
     """
 
     per_step: np.ndarray
@@ -140,6 +150,11 @@ class PlaySummary:
     def final_percent(self):
         """:attr:`final_error` in % of the zeros level."""
         return 100 * self.final_error / self.zeros_level
+
+    @property
+    def best_step(self) -> int:
+        """The inner step with the lowest mean feedback (the first, on ties)."""
+        return int(np.argmin(self.per_step))
 
     def steps_to(self, fraction: float) -> int | None:
         """The first inner step whose mean feedback is below ``fraction`` of the zeros level
@@ -160,3 +175,85 @@ def play_summary(feedback, zeros_level: float) -> PlaySummary:
     check_array(feedback, "play_summary", "feedback", ndim=2)
     # averaged in the feedback's own dtype (float32 for a float32 run), as chapter 1 always has
     return PlaySummary(np.asarray(feedback).mean(axis=0), zeros_level)
+
+
+def step_table(play: PlaySummary) -> pd.DataFrame:
+    """The mean feedback of each inner step of :class:`PlaySummary` ``play``, formatted for
+    the book: in units of the zeros level and in % of it.
+
+    Example
+    -------
+    >>> step_table(PlaySummary(np.array([1.0, 0.25, 0.0123]), zeros_level=1.0)).values.tolist()
+    [['0 (all zeros)', '1.0000', '100.0'], ['1', '0.2500', '25.0'], ['2', '0.0123', '1.2']]
+    """
+    if not isinstance(play, PlaySummary):
+        raise ValueError(f"step_table: play must be a PlaySummary (from play_summary), "
+                         f"got {type(play).__name__}")
+    level = np.asarray(play.per_step, dtype=np.float64) / play.zeros_level
+    steps = [str(k) for k in range(len(level))]
+    steps[0] = "0 (all zeros)"
+    return pd.DataFrame({"inner step": steps,
+                         "mean feedback (zeros level = 1)": [f"{v:.4f}" for v in level],
+                         "in % of the zeros level": [f"{100 * v:.1f}" for v in level]})
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """When a run leaves the "guess zeros" plateau and from when it is converged.
+
+    left_zeros: the iteration from which the error of the last guess, smoothed over 25
+        iterations, stays below 0.9 of the zeros level for 100 iterations
+        (:func:`badgerlib.analysis.dynamics.escape_iteration`); None if it never does.
+    converged_from: the first iteration of the plateau the run ends on
+        (:func:`badgerlib.chapters.phases.detect_plateaus`, chapter 2's detector), when
+        less than half a dimension's worth of error is left on it; None otherwise.
+    levels: the level of every plateau found, in dimensions' worth of error (level x N).
+    """
+
+    left_zeros: int | None
+    converged_from: int | None
+    levels: tuple
+
+
+def training_summary(last_error, n: int, zeros_level: float = 1.0) -> TrainingSummary:
+    """:class:`TrainingSummary` of the error of the last guess per outer iteration
+    (``run.history["last_error"]``) of a run with ``n`` numbers to guess.
+
+    Example
+    -------
+    >>> from badgerlib.chapters.phases import synthetic_history
+    >>> h = synthetic_history([("zeros", 400), (1, 400), (2, 400)], n=2, noise=0.05, seed=0)
+    >>> s = training_summary(h["last_error"], n=2)
+    >>> s.left_zeros, s.converged_from, [round(v, 1) for v in s.levels]
+    (401, 820, [2.0, 1.0, 0.0])
+    >>> training_summary(h["last_error"][:700], n=2).converged_from is None
+    True
+    """
+    e = check_array(last_error, "training_summary", "last_error", ndim=1)
+    plateaus = detect_plateaus(e, n, zeros_level)
+    final = plateaus[-1] if plateaus else None
+    converged = final is not None and final.end == len(e) - 1 and final.level * n < 0.5
+    return TrainingSummary(left_zeros=escape_iteration(e, zeros_level),
+                           converged_from=final.start if converged else None,
+                           levels=tuple(float(p.level * n) for p in plateaus))
+
+
+def plot_view(guesses, targets, feedback, task: int, step: int):
+    """One task of a rollout at one inner step: :func:`badgerlib.plots.rollout_panel` with
+    ``step`` marked, titled with that step's guess, the target and the feedback. Returns the
+    figure (the chapter's explorer widget redraws it; the book shows the default view).
+
+    Example
+    -------
+    >>> g, t, f = np.zeros((2, 3, 2)), np.full((2, 2), 0.5), np.ones((2, 3))
+    >>> plot_view(g, t, f, task=1, step=2)._suptitle.get_text()
+    'task 1, step 2: guess (+0.00, +0.00), target (+0.50, +0.50), feedback 1.0000'
+    """
+    guesses, targets, feedback = (np.asarray(x) for x in (guesses, targets, feedback))
+    axes = plots.rollout_panel(guesses, targets, feedback, task_index=task, step=step)
+    fig = axes[0].figure
+    guess = ", ".join(f"{v:+.2f}" for v in guesses[task, step])
+    target = ", ".join(f"{v:+.2f}" for v in targets[task])
+    fig.suptitle(f"task {task}, step {step}: guess ({guess}), target ({target}), "
+                 f"feedback {feedback[task, step]:.4f}", fontsize=9)
+    return fig

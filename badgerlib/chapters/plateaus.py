@@ -11,6 +11,11 @@ Everything the chapter runs, tabulates and draws on its own lives here:
 * the numbers the chapter reports, from those tables: :func:`level_offset`,
   :func:`phase_summary`, :func:`headline_summary`, :func:`direction_summary`, :func:`hurst_gradient_summary`,
   :func:`lyapunov_tests`, :func:`count_summary`, :func:`feature_summary`;
+* the same numbers as the text shows them (plain ints and rounded strings, by glue name):
+  :func:`staircase_values`, :func:`phase_values`, :func:`direction_values`,
+  :func:`hurst_gradient_values`, :func:`lyapunov_values`, :func:`count_values`,
+  :func:`feature_values`; the tables as the reader sees them: :func:`run_overview`,
+  :func:`speed_table`;
 * its figures: :func:`plot_staircase`, :func:`plot_staircases` (every seed at one N),
   :func:`plot_phases`, :func:`plot_directions`,
   :func:`plot_hurst_gradients`, :func:`plot_lyapunov`, :func:`plot_counts`,
@@ -499,21 +504,209 @@ def feature_summary(ftab: pd.DataFrame) -> pd.DataFrame:
     return out.loc[[name for name in FEATURE_SETS if name in out.index]]
 
 
+# ------------------------------------------------------------- what the text shows (glue)
+# Each returns plain Python values (int, str) by glue name, so that the notebook only loops
+# ``glue(name, value, display=False)`` over them.
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}"
+
+
+def staircase_values(plateaus, n: int, seed: int) -> dict:
+    """The numbers the headline staircase's text shows: ``seed``, ``headline_n``,
+    ``head_count`` (plateaus found) and ``head_levels`` (each plateau's level times N).
+
+    Example
+    -------
+    >>> from badgerlib.chapters.phases import synthetic_history
+    >>> e = synthetic_history([("zeros", 300), (1, 300), (2, 300)], n=2, seed=0)["last_error"]
+    >>> staircase_values(detect_plateaus(e, 2), n=2, seed=0)
+    {'seed': 0, 'headline_n': 2, 'head_count': 3, 'head_levels': '2.01, 1.01, 0.02'}
+    """
+    return {"seed": int(seed), "headline_n": int(n), "head_count": len(plateaus),
+            "head_levels": ", ".join(f"{p.level * n:.2f}" for p in plateaus)}
+
+
+def phase_values(summary: dict, rtab: pd.DataFrame) -> dict:
+    """The numbers the phases' text shows, from a :func:`phase_summary` and its run table:
+    counts of runs and steps, percentages as rounded strings, and ``mean_concurrency``
+    (dimensions in transition at once, mean over runs).
+
+    Example
+    -------
+    >>> rtab = pd.DataFrame({"first_phase": ["zeros", "none solved"], "same_number": [0.0, 0.1],
+    ...                      "solved_steps": [[1, 1], [2]], "concurrency": [1.0, 1.5]})
+    >>> phase_values(phase_summary(rtab), rtab)  # doctest: +NORMALIZE_WHITESPACE
+    {'zeros_first': 1, 'same_runs': 1, 'n_steps': 3, 'same_share': '5.0', 'same_max': '10',
+     'one_step': '67', 'mean_concurrency': '1.2'}
+    """
+    return {"zeros_first": int(summary["zeros_first"]), "same_runs": int(summary["same_runs"]),
+            "n_steps": int(summary["n_steps"]), "same_share": f"{100 * summary['same_share']:.1f}",
+            "same_max": _pct(summary["same_max"]), "one_step": _pct(summary["one_step"]),
+            "mean_concurrency": f"{rtab.concurrency.mean():.1f}"}
+
+
+def direction_values(summary: dict) -> dict:
+    """The numbers the directions' text shows, from a :func:`direction_summary`: the median
+    and 90th percentile of the gap (``dir_gap``, ``dir_gap90``), ``n_snapshots``,
+    ``n_first`` and the percentages ``above_mean``, ``above_axis``.
+
+    Example
+    -------
+    >>> summary = {"gap": pd.Series([0.1, 0.2, 0.3]), "n_snapshots": 3, "n_first": 1,
+    ...            "above_mean": 1.0, "above_axis": 0.0}
+    >>> direction_values(summary)  # doctest: +NORMALIZE_WHITESPACE
+    {'dir_gap': '0.20', 'dir_gap90': '0.28', 'n_snapshots': 3, 'n_first': 1, 'above_mean': '100',
+     'above_axis': '0'}
+    """
+    gap = summary["gap"]
+    return {"dir_gap": f"{gap.median():.2f}", "dir_gap90": f"{gap.quantile(0.9):.2f}",
+            "n_snapshots": int(summary["n_snapshots"]), "n_first": int(summary["n_first"]),
+            "above_mean": _pct(summary["above_mean"]), "above_axis": _pct(summary["above_axis"])}
+
+
+def hurst_gradient_values(summary: dict) -> dict:
+    """The numbers the Hurst and gradient text shows, from a :func:`hurst_gradient_summary`.
+
+    Example
+    -------
+    >>> summary = {"hurst_plateau": pd.Series([0.4, 0.5, 0.6]), "hurst_transition": pd.Series([0.7]),
+    ...            "hurst_p": 0.012, "grad_ratio": pd.Series([2.0, 0.5, 3.0]), "zeros_grad": 0.1,
+    ...            "final_grad": 0.4}
+    >>> v = hurst_gradient_values(summary)
+    >>> v["hurst_plateau"], v["hurst_plateau_iqr"], v["n_hurst_trans"], v["hurst_p"], v["grad_up"]
+    ('0.50', '0.45-0.55', 1, '0.012', '67')
+    """
+    hp, ht, ratio = summary["hurst_plateau"], summary["hurst_transition"], summary["grad_ratio"]
+    return {"hurst_plateau": f"{hp.median():.2f}",
+            "hurst_plateau_iqr": f"{hp.quantile(0.25):.2f}-{hp.quantile(0.75):.2f}",
+            "hurst_trans": f"{ht.median():.2f}", "n_hurst_plateau": len(hp), "n_hurst_trans": len(ht),
+            "hurst_p": f"{summary['hurst_p']:.2g}", "grad_ratio": f"{ratio.median():.2f}",
+            "grad_up": _pct(np.mean(ratio > 1)), "zeros_grad": f"{summary['zeros_grad']:.2f}",
+            "final_grad": f"{summary['final_grad']:.2f}"}
+
+
+def lyapunov_values(tests) -> dict:
+    """The numbers the Lyapunov text shows, from :func:`lyapunov_tests`: ``conv_start``
+    (where each final plateau starts), ``n_lyap`` (runs tested), ``lyap_range``,
+    ``lyap_positive`` (runs with a positive exponent), ``lyap_significant`` (runs above their
+    surrogates at p <= 0.05), ``lyap_pmin`` and ``lyap_surr`` (range of the surrogates'
+    medians). The finding check asserts on these counts.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> from badgerlib.analysis.dynamics import Plateau
+    >>> res = SimpleNamespace(statistic=0.15, p_value=0.4, surrogates=np.array([0.1, 0.2]))
+    >>> v = lyapunov_values([(0, Plateau(start=700, end=999, level=0.01, escape=None), res)])
+    >>> v["conv_start"], v["n_lyap"], v["lyap_positive"], v["lyap_significant"], v["lyap_surr"]
+    ('700', 1, 1, 0, '0.150 to 0.150')
+    """
+    lam = np.array([res.statistic for _, _, res in tests], dtype=np.float64)
+    pvals = np.array([res.p_value for _, _, res in tests], dtype=np.float64)
+    surr = np.array([np.median(res.surrogates) for _, _, res in tests], dtype=np.float64)
+    if not len(lam):
+        raise ValueError("lyapunov_values: tests is empty (no run ends on a long enough plateau)")
+    return {"conv_start": ", ".join(str(p.start) for _, p, _ in tests), "n_lyap": len(lam),
+            "lyap_range": f"{lam.min():.3f} to {lam.max():.3f}", "lyap_positive": int((lam > 0).sum()),
+            "lyap_significant": int((pvals <= 0.05).sum()), "lyap_pmin": f"{pvals.min():.2f}",
+            "lyap_surr": f"{surr.min():.3f} to {surr.max():.3f}"}
+
+
+def count_values(summary: dict) -> dict:
+    """The numbers the plateau-count text shows, from a :func:`count_summary`, each "by N"
+    entry as one string ("2.5 (N = 2), 4.0 (N = 3)").
+
+    Example
+    -------
+    >>> rtab = pd.DataFrame({"n": [2, 2, 3], "plateaus": [3, 2, 4], "converged": [True, False, True],
+    ...                      "first_length": [100, 0, 300]})
+    >>> ptab = pd.DataFrame({"n": [2, 3], "length": [100, 300], "final": [False, False]})
+    >>> v = count_values(count_summary(rtab, ptab))
+    >>> v["count_means"], v["converged_share"]
+    ('2.5 (N = 2), 4.0 (N = 3)', '50 % (N = 2), 100 % (N = 3)')
+    """
+    def by_n(series, fmt):
+        return ", ".join(f"{fmt.format(v)} (N = {n})" for n, v in series.items())
+
+    return {"count_means": by_n(summary["means"], "{:.1f}"), "count_rho": f"{summary['rho'].statistic:.2f}",
+            "count_p": f"{summary['rho'].pvalue:.1g}",
+            "converged_share": by_n(100 * summary["converged"], "{:.0f} %"),
+            "length_medians": by_n(summary["length_medians"], "{:.0f}"),
+            "first_medians": by_n(summary["first_medians"], "{:.0f}")}
+
+
+def feature_values(summary: pd.DataFrame, size: Sizes) -> dict:
+    """The numbers the feature experiment's text and table show, from a
+    :func:`feature_summary`: ``feature_n``, ``horizon``, and per feature set (``f_error``,
+    ``f_log``, ``f_change``, ``f_all``, in the order of
+    :data:`~badgerlib.chapters.standard.FEATURE_SETS`) the runs that escaped and their median
+    escape iteration ("-" when none did).
+
+    Example
+    -------
+    >>> ftab = pd.DataFrame({"features": ["error", "error + log", "error + change", "error + log + change"],
+    ...                      "escape": [np.nan, np.nan, 100.0, 150.0]})
+    >>> v = feature_values(feature_summary(ftab), QUICK)
+    >>> v["horizon"], v["f_error_escaped"], v["f_error_median"], v["f_change_median"]
+    (600, 0, '-', '100')
+    """
+    out = {"feature_n": size.feature_n, "horizon": size.feature_horizon}
+    for key, name in zip(["f_error", "f_log", "f_change", "f_all"], FEATURE_SETS):
+        median = summary["median"].get(name, np.nan)
+        out[f"{key}_escaped"] = int(summary.escaped.get(name, 0))
+        out[f"{key}_median"] = "-" if np.isnan(median) else f"{median:.0f}"
+    return out
+
+
+def run_overview(rtab: pd.DataFrame) -> pd.DataFrame:
+    """The run table as the chapter shows it, one row per run: N, seed, plateaus found, the
+    length of the first plateau ("-" when the run does not start on one), dimensions solved at
+    the end, the percentage of iterations in the "same number" phase and the mean number of
+    dimensions in transition at once ("-" when no dimension ever moved).
+
+    Example
+    -------
+    >>> rtab = pd.DataFrame({"n": [6], "seed": [0], "plateaus": [5], "first_length": [0], "solved": [5],
+    ...                      "same_number": [0.034], "concurrency": [np.nan]})
+    >>> run_overview(rtab).to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'N': 6, 'seed': 0, 'plateaus': 5, 'first plateau (iterations)': '-', 'solved at the end': '5 of 6',
+      '"same number" (% of iterations)': '3', 'dimensions learned at once (mean)': '-'}]
+    """
+    return pd.DataFrame({
+        "N": rtab.n.astype(int), "seed": rtab.seed.astype(int), "plateaus": rtab.plateaus.astype(int),
+        "first plateau (iterations)": [str(int(v)) if v > 0 else "-" for v in rtab.first_length],
+        "solved at the end": [f"{int(k)} of {int(n)}" for k, n in zip(rtab.solved, rtab.n)],
+        '"same number" (% of iterations)': [f"{100 * v:.0f}" for v in rtab.same_number],
+        "dimensions learned at once (mean)": ["-" if np.isnan(v) else f"{v:.2f}" for v in rtab.concurrency],
+    })
+
+
 # ----------------------------------------------------------------------------------- figures
+#: Palette indices of the "k/N solved" phases, k = 1, 2, ... (cycling after seven): sky blue,
+#: yellow, green, tan, blue, vermilion, pink, so that consecutive phases contrast.
+SOLVED_COLORS = (9, 8, 2, 5, 0, 3, 6)
+
+#: Opacity of the phase backgrounds (and of their legend patches, so that they match).
+PHASE_ALPHA = 0.3
+
+
 def phase_colors(n: int) -> dict[str, object]:
-    """The colour of each phase in the chapter's figures: grey for zeros, two palette colours
-    for "same number" and "none solved", blues darkening with the solved count.
+    """The colour of each phase in the chapter's figures, all from the colour-blind palette
+    (:data:`badgerlib.plots.PALETTE`): grey for zeros, purple for "same number", orange for
+    "none solved", then :data:`SOLVED_COLORS` for 1, 2, ... dimensions solved. Up to N = 7
+    every phase has its own colour.
 
     Example
     -------
     >>> list(phase_colors(2))
     ['zeros', 'same number', 'none solved', '1/2 solved', '2/2 solved']
+    >>> colors = phase_colors(6)
+    >>> len(set(colors.values())) == len(colors) == 9
+    True
     """
-    import matplotlib.pyplot as plt
-
-    blues = plt.cm.Blues(np.linspace(0.25, 0.85, n))
     names = [ZEROS, SAME, NONE_SOLVED] + [solved_label(k, n) for k in range(1, n + 1)]
-    return dict(zip(names, ["0.75", plots.PALETTE[4], plots.PALETTE[1]] + [tuple(b) for b in blues]))
+    solved = [plots.PALETTE[SOLVED_COLORS[(k - 1) % len(SOLVED_COLORS)]] for k in range(1, n + 1)]
+    return dict(zip(names, [plots.PALETTE[7], plots.PALETTE[4], plots.PALETTE[1]] + solved))
 
 
 def plot_staircase(last_error, plateaus, n: int, ax=None):
@@ -544,7 +737,8 @@ def plot_staircase(last_error, plateaus, n: int, ax=None):
     ax.set_ylim(0, 1.25)
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles=handles + [Patch(color=plots.PALETTE[2], alpha=0.3)],
-              labels=labels + ["detected plateau (bar: its level)"], loc="upper right", ncol=1)
+              labels=labels + ["detected plateau (bar: its level)"], loc="upper right", ncol=1,
+              frameon=True, framealpha=0.9, edgecolor="none")   # the bands run behind it
     return ax
 
 
@@ -618,11 +812,11 @@ def plot_phases(labels, segments, fig=None):
     axes = fig.axes
     colors = phase_colors(labels.n)
     its = np.arange(len(labels.labels))
-    # label_phases' errors are normalised and smoothed already
-    plots.dimension_errors(labels.error, ax=axes[0], window=1, shading=segments, shading_colors=colors)
-    for ax in axes[1:]:
+    for ax in axes:
         for s in segments:
-            ax.axvspan(s.start, s.end + 1, color=colors[s.label], alpha=0.25, lw=0)
+            ax.axvspan(s.start, s.end + 1, color=colors[s.label], alpha=PHASE_ALPHA, lw=0)
+    # label_phases' errors are normalised and smoothed already
+    plots.dimension_errors(labels.error, ax=axes[0], window=1)
     axes[1].plot(its, labels.magnitude, color="k", lw=1.2, label="mean\n|guess|")
     axes[1].plot(its, labels.spread, color=plots.PALETTE[3], lw=1.2, label="spread\nacross\ndimensions")
     axes[1].set_ylabel("guess\n(target units)")
@@ -631,8 +825,9 @@ def plot_phases(labels, segments, fig=None):
     axes[2].set_ylabel("corr(mean guess,\nmean target)")
     axes[2].set_xlabel("outer iteration")
     shown = dict.fromkeys(s.label for s in segments)
-    fig.legend(handles=[Patch(color=colors[name], alpha=0.5, label=name) for name in shown],
-               loc="outside upper center", ncol=4, fontsize=8, title="phase (background)", title_fontsize=9)
+    fig.legend(handles=[Patch(facecolor=colors[name], alpha=PHASE_ALPHA, edgecolor="0.4", lw=0.5, label=name)
+                        for name in shown],
+               loc="outside upper center", ncol=5, fontsize=8, title="phase (background)", title_fontsize=9)
     return fig
 
 
@@ -763,6 +958,8 @@ def plot_counts(rtab: pd.DataFrame, ptab: pd.DataFrame, axes=None):
     ax.plot(ns, [n + 1 for n in ns], color="0.4", ls="--", lw=1, label="N + 1 (zeros, then one per dimension)")
     ax.set_xlabel("N (numbers to guess)")
     ax.set_ylabel("plateaus per run")
+    # room above the N + 1 line for the legend, clear of the line and the dots
+    ax.set_ylim(top=max(max(ns) + 1, rtab.plateaus.max()) + 1.2)
     ax.legend(loc="upper left", fontsize=8)
     ax = axes[1]
     inner = ptab[~ptab.final]
@@ -792,7 +989,9 @@ def plot_feature_escape(ftab: pd.DataFrame, horizon: int, ax=None):
     ax.axvline(horizon, color="0.4", ls="--", lw=1)
     ax.set_xlabel("outer iteration at which the zeros plateau is left")
     ax.set_xlim(0, horizon * 1.08)
-    ax.text(horizon, len(order) - 0.5, " not left\n by here", va="top", fontsize=8)
+    # inside the axes, just left of the horizon line
+    ax.annotate("not left\nby here", (horizon, 0.98), xycoords=ax.get_xaxis_transform(), xytext=(-4, 0),
+                textcoords="offset points", ha="right", va="top", fontsize=8)
     return ax
 
 
@@ -803,8 +1002,8 @@ def speed_table(speeds: dict) -> pd.DataFrame:
     Example
     -------
     >>> speed_table({standard_run(2): 101.26, standard_run(2, seed=1): 101.26}).to_dict("records")
-    [{'N': 2, 'experts': 8, 'hidden': 32, 'inner_steps': 10, 'features': 3, 'iterations_per_second': 101.3}]
+    [{'N': 2, 'experts': 8, 'hidden size': 32, 'inner steps': 10, 'features': 3, 'iterations per second': '101.3'}]
     """
-    rows = [dict(N=c.task.n, experts=c.model.experts, hidden=c.model.hidden, inner_steps=c.inner_steps,
-                 features=len(c.model.features), iterations_per_second=round(v, 1)) for c, v in speeds.items()]
-    return pd.DataFrame(rows).drop_duplicates(subset=["N", "features"])
+    rows = [{"N": c.task.n, "experts": c.model.experts, "hidden size": c.model.hidden, "inner steps": c.inner_steps,
+             "features": len(c.model.features), "iterations per second": f"{v:.1f}"} for c, v in speeds.items()]
+    return pd.DataFrame(rows).drop_duplicates(subset=["N", "features"]).reset_index(drop=True)

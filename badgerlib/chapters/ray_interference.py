@@ -316,14 +316,19 @@ def plot_solve_order(solve: pd.DataFrame, ax, iterations: int) -> None:
     """
     seeds = sorted(solve.seed.unique())
     for s in seeds:
+        last_label, above = -np.inf, True
         for row in solve[solve.seed == s].sort_values("solved_at").itertuples():
             if np.isnan(row.solved_at):
                 continue
             color = plots.PALETTE[int(row.dim) % len(plots.PALETTE)]
             ax.plot([row.started_at, row.solved_at], [s, s], color=color, lw=4, alpha=0.5, solid_capstyle="butt")
             ax.plot(row.solved_at, s, "o", color=color, ms=6, mec="k", mew=0.5)
-            ax.annotate(str(int(row.dim)), (row.solved_at, s), xytext=(0, 6), textcoords="offset points",
-                        ha="center", fontsize=8)
+            # two solves close together: the second label goes below its dot, not onto the first
+            above = not above if row.solved_at - last_label < 0.03 * iterations else True
+            last_label = row.solved_at
+            ax.annotate(str(int(row.dim)), (row.solved_at, s), xytext=(0, 6 if above else -6),
+                        textcoords="offset points", ha="center", va="bottom" if above else "top",
+                        fontsize=8)
     ax.set_yticks(seeds)
     ax.set_ylim(min(seeds) - 0.7, max(seeds) + 0.7)
     ax.invert_yaxis()
@@ -460,6 +465,36 @@ def interference_numbers(table: pd.DataFrame, n: int) -> dict:
     return out
 
 
+#: How the chapter's table names the groups of :data:`WHERE`.
+WHERE_NAMES = {"zeros plateau": "zeros plateau", "plateau": "later plateaus",
+               "transition": "transitions", "final plateau": "final plateau"}
+
+
+def interference_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """The chapter's table of gradient interference: per group of :data:`WHERE` (in that
+    order) the number of snapshots and the median of each measure, as strings ("-" for a
+    group no snapshot falls in).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"where": ["plateau", "plateau", "transition"], "mean_cosine": [-0.2, -0.4, 0.1],
+    ...                   "conflict": [0.5, 0.7, 0.2], "cancellation": [0.3, 0.5, 0.9], "grad_norm": [1.0, 2.0, 3.0]})
+    >>> summary = interference_summary(t)
+    >>> summary.iloc[1].astype(str).tolist(), summary.iloc[0].astype(str).tolist()
+    (['later plateaus', '2', '-0.30', '0.60', '0.40', '1.50'], ['zeros plateau', '0', '-', '-', '-', '-'])
+    """
+    med = interference_medians(table)
+    counts = table["where"].value_counts()
+    rows = []
+    for where in WHERE:
+        have = where in med.index
+        cell = lambda m: f"{round(med.loc[where, m], 2) + 0.0:.2f}" if have else "-"  # noqa: E731 (no -0.00)
+        rows.append({"snapshots in": WHERE_NAMES[where], "snapshots": int(counts.get(where, 0)),
+                     "mean cosine": cell("mean_cosine"), "conflicting pairs (share)": cell("conflict"),
+                     "cancellation ratio": cell("cancellation"), "gradient norm": cell("grad_norm")})
+    return pd.DataFrame(rows)
+
+
 def plot_interference(table: pd.DataFrame, axes, n: int, seed: int = 0) -> None:
     """Figure 3.4 on a 2 x 2 grid of axes: the cancellation ratio over training per seed (top
     left); cancellation, mean cosine and conflict fraction by where the snapshot falls (strip
@@ -480,7 +515,10 @@ def plot_interference(table: pd.DataFrame, axes, n: int, seed: int = 0) -> None:
                 label=f"seed {s}")
     ax.axhline(1, color="0.4", ls="--", lw=0.8)
     ax.set(xlabel="outer iteration", ylabel="cancellation ratio")
-    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    seeds = table.seed.nunique()
+    if seeds <= 8:     # above the panel, where it hides no data (more seeds: the caption says)
+        ax.legend(fontsize=7, ncol=min(seeds, 5), loc="lower left", bbox_to_anchor=(0, 1.01),
+                  borderaxespad=0, handlelength=1.0, handletextpad=0.4, columnspacing=0.7)
     names = [f"{w.replace(' ', chr(10))}\n({(table['where'] == w).sum()})" for w in WHERE]
     for ax, col, label in ((axes[0, 1], "cancellation", "cancellation ratio"),
                            (axes[1, 0], "mean_cosine", "mean cosine between\ndimensions' gradients"),
@@ -490,7 +528,13 @@ def plot_interference(table: pd.DataFrame, axes, n: int, seed: int = 0) -> None:
         ax.tick_params(axis="x", labelsize=8)
         ax.set_ylabel(label)
     axes[0, 1].axhline(1, color="0.4", ls="--", lw=0.8)
-    axes[1, 0].axhline(-1 / (n - 1), color="0.4", ls=":", lw=0.8)
+    # the exact-cancellation line -1/(N-1) inside the frame, never on it
+    floor = -1 / (n - 1)
+    cos = table.mean_cosine.to_numpy(dtype=float)
+    low, high = min(floor, np.nanmin(cos, initial=0.0)), max(0.0, np.nanmax(cos, initial=0.0))
+    pad = 0.08 * (high - low)
+    axes[1, 0].set_ylim(low - pad, high + pad)
+    axes[1, 0].axhline(floor, color="0.4", ls=":", lw=1.0)
     axes[1, 0].axhline(0, color="0.4", ls="--", lw=0.8)
 
 
@@ -565,6 +609,35 @@ def lstm_numbers(table: pd.DataFrame, size: Sizes, threshold: float) -> dict:
     return out
 
 
+def lstm_summary(table: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """The chapter's table of L1 against MSE, from an :func:`lstm_table`: per training metric
+    the runs below ``threshold`` (MSE-scored), the median iterations to it ("-" if none), the
+    medians of the final errors in both metrics and of the largest per-dimension spread, and
+    the runs with a "same number" phase (over 5 % of iterations), as strings.
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"metric": ["mse", "mse", "l1", "l1"], "seed": [0, 1, 0, 1],
+    ...                   "to_threshold": [300.0, np.nan, np.nan, np.nan], "final_mse": [0.05, 0.2, 0.3, 0.4],
+    ...                   "final_l1": [0.1, 0.3, 0.4, 0.5], "max_imbalance": [0.5, 0.4, 0.1, 0.2],
+    ...                   "same_number": [0.0, 0.0, 0.3, 0.01]})
+    >>> lstm_summary(t, 0.1).iloc[:, :3].values.tolist()
+    [['MSE', '1 of 2', '300'], ['L1', '0 of 2', '-']]
+    """
+    rows = []
+    for m in ("mse", "l1"):
+        sub = table[table.metric == m]
+        to = sub.to_threshold
+        rows.append({"trained on": m.upper(),
+                     f"runs below {threshold}": f"{int(to.notna().sum())} of {len(sub)}",
+                     "median iterations to it": "-" if to.isna().all() else f"{to.median():.0f}",
+                     "final error, MSE-scored": f"{sub.final_mse.median():.3f}",
+                     "final error, L1-scored": f"{sub.final_l1.median():.3f}",
+                     "largest per-dimension spread": f"{sub.max_imbalance.median():.2f}",
+                     '"same number" phase (runs)': f"{int((sub.same_number > 0.05).sum())} of {len(sub)}"})
+    return pd.DataFrame(rows)
+
+
 def plot_lstm_errors(runs, axes, threshold: float) -> None:
     """Figure 3.5: the error of the last guess at every snapshot of each LSTM run, coloured by
     the metric it was trained on, scored in MSE (left axes) and in L1 (right axes).
@@ -603,3 +676,26 @@ def plot_lstm_summary(table: pd.DataFrame, axes, threshold: float, iterations: i
         ax.set_xlabel(label)
     axes[0].axvline(iterations, color="0.4", ls="--", lw=0.8)
     axes[0].set_xlim(0, iterations * 1.08)
+
+
+# ------------------------------------------------------------------------------ full scale
+#: How the speed table names the model configurations.
+MODEL_NAMES = {"MicroBadgerConfig": "Micro-Badger", "LSTMMetaLearnerConfig": "LSTM meta-learner"}
+
+
+def speed_table(speeds: dict) -> pd.DataFrame:
+    """The measured training speeds (config -> iterations per second, as
+    :func:`badgerlib.sweep.measure_speeds` returns them) as a table: one row per model and
+    feedback metric.
+
+    Example
+    -------
+    >>> cfgs = configs(quick=True)
+    >>> speeds = {c: 60.0 for c in cfgs["standard"]} | {c: 140.0 for c in cfgs["lstm"]}
+    >>> speed_table(speeds).values.tolist()
+    [['Micro-Badger', 'MSE', '60'], ['LSTM meta-learner', 'MSE', '140'], ['LSTM meta-learner', 'L1', '140']]
+    """
+    rows = [{"model": MODEL_NAMES.get(type(c.model).__name__, type(c.model).__name__),
+             "feedback": c.task.metric.upper(), "iterations per second": f"{v:.0f}"}
+            for c, v in speeds.items()]
+    return pd.DataFrame(rows).drop_duplicates(subset=["model", "feedback"]).reset_index(drop=True)
