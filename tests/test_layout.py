@@ -100,3 +100,18 @@ def test_notebook_code_fits_the_column_and_figures_are_numbered(notebook):
         if c["cell_type"] == "markdown":
             assert not re.search(r"^\*(Figure|Table) [0-9A]+\.[0-9]+", source, re.MULTILINE), (
                 f"{notebook.name}: a hand-typed caption: {source[:80]!r}")
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "book").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_every_figure_and_table_is_referenced_in_the_text(notebook):
+    """A numbered figure or table that no sentence points to is one the reader is left to
+    interpret alone: each label (a figure cell's ``mystnb.figure.name``, a ``plots.table`` name,
+    a ``:name:`` of a Markdown table) appears in a ``{numref}`` of the notebook's text."""
+    cells = json.loads(notebook.read_text())["cells"]
+    text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    labels = {c["metadata"].get("mystnb", {}).get("figure", {}).get("name") for c in cells} - {None}
+    labels |= set(re.findall(r'"(tbl-[\w-]+)"', code)) | set(re.findall(r":name: ((?:fig|tbl)-[\w-]+)", text))
+    assert labels, f"{notebook.name} has no numbered figure or table"
+    unreferenced = sorted(label for label in labels if not re.search(rf"`(?:[^`<]*<)?{label}>?`", text))
+    assert not unreferenced, f"{notebook.name}: never referenced with {{numref}}: {unreferenced}"
