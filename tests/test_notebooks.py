@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -21,19 +22,44 @@ BOOK = ROOT / "book"
 STAGE = ROOT / "_build" / "executed"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 
-# pyproject runs pytest-xdist with --dist loadfile: this whole file runs on one worker, in order,
-# so the book is built only after every chapter has been executed.
+# pyproject runs pytest-xdist with --dist loadgroup: each chapter is a group of its own, so the
+# chapters spread over both workers (the notebooks are most of the suite's time), and the book
+# build, a group of its own too, waits for the chapters this session executes (their ``.done``
+# markers, tagged with the session's token) and executes only the ones this session skips.
 pytestmark = pytest.mark.notebooks
+
+#: Set by the controlling pytest process (tests/conftest.py) and inherited by its workers.
+SESSION = os.environ.get("BADGER_TEST_SESSION", "")
 
 
 def execute(notebook: Path) -> Path:
+    """Run ``notebook`` headless into the stage; its ``.done`` marker says how it ended, for the
+    book build on the other worker."""
     out = STAGE / "book" / notebook.name
     out.parent.mkdir(parents=True, exist_ok=True)
+    marker = out.with_suffix(".done")
+    marker.unlink(missing_ok=True)
     env_mode = os.environ.get("BADGER_MODE", "quick")
     os.environ["BADGER_MODE"] = env_mode  # the kernel inherits it
-    papermill.execute_notebook(str(notebook), str(out), kernel_name="python3", cwd=str(BOOK),
-                               progress_bar=False, execution_timeout=3600)
+    try:
+        papermill.execute_notebook(str(notebook), str(out), kernel_name="python3", cwd=str(BOOK),
+                                   progress_bar=False, execution_timeout=3600)
+    except BaseException:
+        marker.write_text(f"{SESSION} failed")
+        raise
+    marker.write_text(f"{SESSION} ok")
     return out
+
+
+def wait_for(notebook: Path, timeout: float = 3600.0) -> None:
+    """Wait until this session's run of ``notebook`` (another worker's test) has ended; fail if
+    it failed."""
+    marker = STAGE / "book" / notebook.with_suffix(".done").name
+    start = time.monotonic()
+    while not (marker.exists() and marker.read_text().startswith(SESSION + " ")):
+        assert time.monotonic() - start < timeout, f"{notebook.name} did not finish within {timeout:.0f} s"
+        time.sleep(2)
+    assert marker.read_text() == f"{SESSION} ok", f"{notebook.name} failed: no book without it"
 
 
 def test_every_chapter_is_in_the_table_of_contents():
@@ -42,7 +68,8 @@ def test_every_chapter_is_in_the_table_of_contents():
         assert f"book/{nb.stem}" in toc, f"{nb.name} is not in _toc.yml"
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
+@pytest.mark.parametrize("notebook", [pytest.param(nb, marks=pytest.mark.xdist_group(nb.stem)) for nb in NOTEBOOKS],
+                         ids=[nb.stem for nb in NOTEBOOKS])
 def test_notebook_runs_and_checks_its_finding(notebook):
     source = nbformat.read(notebook, as_version=4)
     code = [c for c in source.cells if c.cell_type == "code"]
@@ -55,12 +82,17 @@ def test_notebook_runs_and_checks_its_finding(notebook):
     assert not errors
 
 
-def test_book_builds_from_the_executed_notebooks():
+@pytest.mark.xdist_group("book")
+def test_book_builds_from_the_executed_notebooks(request):
     """Stage the book sources with the executed notebooks, switch execution off, and build with
     warnings as errors (a missing figure, a broken glue reference or cross-reference fails)."""
-    for nb in NOTEBOOKS:  # a notebook test deselected or run elsewhere: execute it now
-        if not (STAGE / "book" / nb.name).exists() or (STAGE / "book" / nb.name).stat().st_mtime < nb.stat().st_mtime:
-            execute(nb)
+    running = {item.callspec.id for item in request.session.items
+               if getattr(item, "originalname", "") == "test_notebook_runs_and_checks_its_finding"}
+    for nb in NOTEBOOKS:
+        if nb.stem in running and SESSION:   # this session runs it (maybe on the other worker)
+            wait_for(nb)
+        elif not (STAGE / "book" / nb.name).exists() or (STAGE / "book" / nb.name).stat().st_mtime < nb.stat().st_mtime:
+            execute(nb)                       # deselected, and not executed since it changed
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
     (STAGE / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
