@@ -41,6 +41,10 @@ def execute(notebook: Path) -> Path:
     marker.unlink(missing_ok=True)
     env_mode = os.environ.get("BADGER_MODE", "quick")
     os.environ["BADGER_MODE"] = env_mode  # the kernel inherits it
+    # Two chapters run at once (one per worker), each training in its kernel or in worker
+    # processes: a kernel on two OpenMP threads beside them runs many times slower
+    # (oversubscription), so every kernel gets one thread.
+    os.environ["OMP_NUM_THREADS"] = "1"
     try:
         papermill.execute_notebook(str(notebook), str(out), kernel_name="python3", cwd=str(BOOK),
                                    progress_bar=False, execution_timeout=3600)
