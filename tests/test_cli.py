@@ -33,7 +33,7 @@ def test_train_prints_the_run_directory_last(tmp_path):
     (["fly"], "invalid choice: 'fly'"),
     (["train", "--runs-dir", "/proc/x"], "--runs-dir = '/proc/x': No such file or directory"),
     (["train", "--seeds", "4-2"], "--seeds = '4-2': must be seeds like 0-7 or 0,3,5"),
-    (["precompute", "nope"], "badgerlib precompute: error: chapter = 'nope': must be one of estimators, f_principle"),
+    (["precompute", "nope"], "badgerlib precompute: error: chapter = 'nope': must be one of binding, estimators"),
     (["precompute", "plateaus", "--workers", "0"], "--workers = 0: must be an integer >= 1"),
 ])
 def test_bad_arguments_exit_nonzero_with_one_line(tmp_path, args, message):
