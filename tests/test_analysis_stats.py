@@ -98,3 +98,28 @@ def test_mean_sd_skips_non_finite_values():
     assert mean == 5.0 and np.isnan(sd)
     assert all(np.isnan(mean_sd([np.nan, np.inf])))
 
+
+
+def test_median_interval_covers_the_median_and_drops_runs_without_a_value():
+    from badgerlib.analysis.stats import median_interval
+
+    values = np.random.default_rng(0).normal(3.0, 1.0, 40)
+    s = median_interval(np.r_[values, np.nan, np.inf])
+    assert s["n"] == 40 and s["low"] < np.median(values) < s["high"] and s["low"] > 2.0
+    assert median_interval(-values)["share_positive"] < 0.1
+
+
+def test_correlation_interval_matches_spearman_and_straddles_zero_only_without_a_relation():
+    from scipy import stats as sps
+
+    from badgerlib.analysis.stats import correlation_interval
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(30)
+    y = x + 0.5 * rng.standard_normal(30)
+    related = correlation_interval(x, y)
+    unrelated = correlation_interval(x, rng.standard_normal(30))
+    assert related["rho"] == pytest.approx(sps.spearmanr(x, y)[0], abs=1e-12)
+    assert related["low"] > 0.4 and related["p"] < 0.01
+    assert unrelated["low"] < 0 < unrelated["high"]
+    assert correlation_interval([1, 2, np.nan, 4], [1, 3, 2, np.inf])["n"] == 2

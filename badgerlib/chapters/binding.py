@@ -13,10 +13,10 @@ seeds, with the controls that decide what "organisation" means here.
   :func:`information_over_training` (TC, B, O, S at every snapshot, raw, with the shared
   inputs regressed out (:func:`residual_outputs`), and on experts shuffled across tasks,
   :func:`shuffle_experts`), :func:`information_over_inner_steps`, :func:`run_table` (one row
-  per run: B at the start and end, its growth, final error, time to solve),
-  :func:`growth_summary` and :func:`rank_correlation` (across runs, one number per run, with a
-  bootstrap interval), :func:`expert_table` (per number of experts: O-information of the
-  trained agent, time to solve as survival, final error);
+  per run: B at the start and end, its growth, final error, time to solve; summarised across
+  runs with :func:`badgerlib.analysis.stats.median_interval` and
+  :func:`~badgerlib.analysis.stats.correlation_interval`), :func:`expert_table` (per number
+  of experts: O-information of the trained agent, time to solve as survival, final error);
 * figures: :func:`plot_binding_and_error`, :func:`plot_inner_steps`, :func:`plot_experts`.
 
 Example
@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from badgerlib.analysis.dynamics import escape_iteration
 from badgerlib.analysis.info import DegenerateDataWarning, information_summary
@@ -162,10 +161,14 @@ def outputs_at(run, snapshot: int, batch: int, step: int = -1) -> tuple[np.ndarr
     """
     roll = run.states_at(snapshot, batch=batch)
     t = roll.outputs.shape[1] - 1 if step == -1 else step
-    outputs = roll.outputs[:, t].double().numpy()
-    shared = np.concatenate([roll.guesses[:, t - 1].double().numpy(),
-                             roll.feedback[:, t - 1, None].double().numpy()], axis=1)
-    return outputs, roll.targets.double().numpy(), shared
+    return roll.outputs[:, t].double().numpy(), roll.targets.double().numpy(), _shared_inputs(roll, t)
+
+
+def _shared_inputs(roll, t: int) -> np.ndarray:
+    """What every expert receives alike before inner step ``t``: the previous guess and its
+    feedback, ``(batch, N + 1)``."""
+    return np.concatenate([roll.guesses[:, t - 1].double().numpy(), roll.feedback[:, t - 1, None].double().numpy()],
+                          axis=1)
 
 
 def residual_outputs(outputs: np.ndarray, *covariates: np.ndarray) -> np.ndarray:
@@ -249,9 +252,8 @@ def information_over_inner_steps(run, snapshot: int, batch: int = 512) -> pd.Dat
     rows = []
     for t in range(1, roll.outputs.shape[1]):
         outputs = roll.outputs[:, t].double().numpy()
-        shared = np.concatenate([roll.guesses[:, t - 1].double().numpy(),
-                                 roll.feedback[:, t - 1, None].double().numpy()], axis=1)
-        for view, parts in (("raw", outputs), ("shared inputs removed", residual_outputs(outputs, targets, shared))):
+        removed = residual_outputs(outputs, targets, _shared_inputs(roll, t))
+        for view, parts in (("raw", outputs), ("shared inputs removed", removed)):
             rows.append({"step": t, "view": view, **_summary(parts)})
     return pd.DataFrame(rows)
 
@@ -312,50 +314,6 @@ def run_table(runs_by_group: dict, info: dict, solved: float) -> pd.DataFrame:
                     row[f"b_growth{suffix}"] = float(b[-3:].mean() - b[0])
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def growth_summary(values, n_boot: int = 10_000, seed: int = 0) -> dict:
-    """One number per run in, the median over runs out with a 95 % percentile bootstrap
-    interval (``n``, ``median``, ``low``, ``high``) and the share of runs above zero.
-
-    Example
-    -------
-    >>> s = growth_summary([1.0, 2.0, 3.0, 4.0, np.nan])
-    >>> s["n"], s["median"], s["share_positive"], s["low"] <= 2.5 <= s["high"]
-    (4, 2.5, 1.0, True)
-    """
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if not len(x):
-        return {"n": 0, "median": np.nan, "low": np.nan, "high": np.nan, "share_positive": np.nan}
-    boots = np.median(np.random.default_rng(seed).choice(x, size=(n_boot, len(x))), axis=1)
-    low, high = np.percentile(boots, [2.5, 97.5])
-    return {"n": int(len(x)), "median": float(np.median(x)), "low": float(low), "high": float(high),
-            "share_positive": float((x > 0).mean())}
-
-
-def rank_correlation(x, y, n_boot: int = 10_000, seed: int = 0) -> dict:
-    """Spearman's rank correlation between two per-run numbers (one pair per run, NaN pairs
-    dropped), its p-value and a 95 % bootstrap interval over runs.
-
-    Example
-    -------
-    >>> r = rank_correlation([1, 2, 3, 4, 5, 6], [2, 1, 4, 3, 6, 5])
-    >>> round(r["rho"], 2), r["n"], r["low"] < r["rho"] <= r["high"]
-    (0.83, 6, True)
-    """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
-    rho, p = stats.spearmanr(x, y)
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):
-        i = rng.integers(0, len(x), len(x))
-        if np.ptp(x[i]) > 0 and np.ptp(y[i]) > 0:
-            boots.append(stats.spearmanr(x[i], y[i])[0])
-    low, high = np.percentile(boots, [2.5, 97.5]) if boots else (np.nan, np.nan)
-    return {"rho": float(rho), "p": float(p), "n": int(len(x)), "low": float(low), "high": float(high)}
 
 
 def expert_table(runs_by_group: dict, size: Sizes, batch: int = 512) -> pd.DataFrame:

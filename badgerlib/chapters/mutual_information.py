@@ -37,6 +37,7 @@ import pandas as pd
 
 from badgerlib.analysis.dynamics import escape_iteration
 from badgerlib.analysis.info import DegenerateDataWarning, pairwise_mutual_information
+from badgerlib.analysis.stats import median_interval
 from badgerlib.analysis.survival import kaplan_meier, logrank_test
 from badgerlib.baselines import LSTMMetaLearnerConfig
 from badgerlib.chapters import standard
@@ -283,26 +284,16 @@ def run_events(run, mi: pd.DataFrame | None = None, *, drop: float = 0.1, hold: 
 
 
 def lead_summary(leads, n_boot: int = 10_000, seed: int = 0) -> dict:
-    """The lead of the MI fall over the escape across runs (one number per run, NaN dropped:
-    a run with no fall or no escape has no lead): ``n``, ``median``, a 95 % percentile
-    bootstrap interval of the median (``low``, ``high``) and ``share_positive`` (runs whose MI
-    fell first).
+    """The lead of the MI fall over the escape across runs (one number per run; a run with no
+    fall or no escape has none): :func:`badgerlib.analysis.stats.median_interval`, whose
+    ``share_positive`` is the share of runs whose MI fell first.
 
     Example
     -------
-    >>> s = lead_summary([100, 150, 200, 250, np.nan])
-    >>> s["n"], s["median"], s["share_positive"], s["low"] <= 175 <= s["high"]
-    (4, 175.0, 1.0, True)
+    >>> lead_summary([100, 150, 200, 250, np.nan])["median"]
+    175.0
     """
-    x = np.asarray(leads, dtype=float)
-    x = x[np.isfinite(x)]
-    if not len(x):
-        return {"n": 0, "median": np.nan, "low": np.nan, "high": np.nan, "share_positive": np.nan}
-    rng = np.random.default_rng(seed)
-    boots = np.median(rng.choice(x, size=(n_boot, len(x))), axis=1)
-    low, high = np.percentile(boots, [2.5, 97.5])
-    return {"n": len(x), "median": float(np.median(x)), "low": float(low), "high": float(high),
-            "share_positive": float((x > 0).mean())}
+    return median_interval(leads, n_boot, seed)
 
 
 def escape_table(runs_by_variant: dict) -> pd.DataFrame:
