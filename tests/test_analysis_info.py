@@ -269,6 +269,94 @@ def test_binned_entropy_of_discrete_data_matches_dit():
     assert abs(entropy(z, method="binned") - dit.shannon.entropy(d) * LN2) < 0.01
 
 
+
+# ------------------------------------------- vector-valued (grouped) parts, via dit
+def grouped_dit_systems():
+    """dit systems of 3-6 binary or ternary variables, each with one grouping into
+    vector-valued parts (a part holds several variables, as dit's ``rvs`` does). Grouped
+    and scalar (one variable per part) they give different values (see
+    :func:`test_grouping_changes_the_exact_answer`), so an estimator that flattened a
+    multi-column part into scalar variables would fail the tests below."""
+    ex = dit.example_dists
+    return {
+        "xor": (ex.Xor(), [[0, 1], [2]]),
+        "parity(6) in pairs": (ex.n_mod_m(6, 2), [[0, 1], [2, 3], [4, 5]]),
+        "sum mod 3": (ex.n_mod_m(4, 3), [[0, 1], [2], [3]]),
+        "giant_bit(4,2)": (ex.giant_bit(4, 2), [[0, 1], [2], [3]]),
+    }
+
+
+def dit_grouped_truth(d, rvs):
+    """dit's exact TC, B, O, S (nats) of ``d`` with the parts ``rvs``."""
+    m = dit.multivariate
+    return {"total_correlation": m.total_correlation(d, rvs) * LN2,
+            "binding_information": m.dual_total_correlation(d, rvs) * LN2,
+            "o_information": m.o_information(d, rvs) * LN2,
+            "s_information": m.s_information(d, rvs) * LN2}
+
+
+@pytest.fixture(scope="module")
+def grouped_systems():
+    """Each system's outcome table (outcomes, variables), pmf and dit's exact measures
+    grouped (``"vector"``) and with every variable its own part (``"scalar"``)."""
+    out = {}
+    for name, (d, grouping) in grouped_dit_systems().items():
+        table = np.array([[int(ch) for ch in o] for o in d.outcomes])
+        scalar = [[v] for v in range(table.shape[1])]
+        out[name] = dict(table=table, pmf=np.asarray(d.pmf, dtype=float),
+                         groupings={"vector": grouping, "scalar": scalar},
+                         truth={"vector": dit_grouped_truth(d, grouping),
+                                "scalar": dit_grouped_truth(d, scalar)})
+    return out
+
+
+def grouped_parts(table, grouping):
+    """One part per group: the (samples, len(group)) array of its variables' columns."""
+    return [table[:, g] for g in grouping]
+
+
+@pytest.mark.parametrize("kind", ["vector", "scalar"])
+@pytest.mark.parametrize("name", list(grouped_dit_systems()))
+def test_grouped_parts_equal_dit_exactly_on_the_exact_distribution(name, kind, grouped_systems):
+    """Every system is uniform on its outcomes, so its outcome table (each row once, here
+    repeated 10 times) IS the exact distribution: the plug-in estimator (no bias
+    correction) on parts of several columns equals dit's ``rvs``-grouped TC, B, O and S to
+    1e-9 nats, and so it does on scalar parts."""
+    sy = grouped_systems[name]
+    assert np.allclose(sy["pmf"], sy["pmf"][0])
+    table = np.tile(sy["table"], (10, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDataWarning)  # the giant bit's copies
+        est = information_summary(grouped_parts(table, sy["groupings"][kind]), method="binned",
+                                  bias_correct=False)
+    for key, t in sy["truth"][kind].items():
+        assert getattr(est, key) == pytest.approx(t, abs=1e-9), key
+
+
+@pytest.mark.parametrize("name", list(grouped_dit_systems()))
+def test_grouped_parts_from_samples_match_dit(name, grouped_systems):
+    """20 000 samples, binned with Miller-Madow: every grouped measure within 0.02 nats of
+    dit's (the same tolerance as the scalar systems above; the largest error measured was
+    0.0005 nats)."""
+    sy = grouped_systems[name]
+    idx = np.random.default_rng(1).choice(len(sy["pmf"]), size=20000, p=sy["pmf"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        est = information_summary(grouped_parts(sy["table"][idx], sy["groupings"]["vector"]),
+                                  method="binned")
+    for key, t in sy["truth"]["vector"].items():
+        assert abs(getattr(est, key) - t) < 0.02, (key, getattr(est, key), t)
+
+
+@pytest.mark.parametrize("name", list(grouped_dit_systems()))
+def test_grouping_changes_the_exact_answer(name, grouped_systems):
+    """The guard behind the tests above: grouped and scalar parts differ by at least
+    0.69 nats (ln 2) in B or O for every system (e.g. XOR: O = 0 for (x0 x1) | x2, -ln 2
+    for x0 | x1 | x2), so a flattening bug could not pass them."""
+    truth = grouped_systems[name]["truth"]
+    gap = max(abs(truth["vector"][k] - truth["scalar"][k]) for k in ("binding_information", "o_information"))
+    assert gap > np.log(2) - 1e-9, (name, truth)
+
 # ------------------------------------------------------------------- degenerate data
 DEGENERATE = {
     "constant unit": lambda z: [np.c_[z[:, :2], np.ones(len(z))], z[:, 2:4], z[:, 4:6]],
