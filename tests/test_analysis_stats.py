@@ -123,3 +123,15 @@ def test_correlation_interval_matches_spearman_and_straddles_zero_only_without_a
     assert related["low"] > 0.4 and related["p"] < 0.01
     assert unrelated["low"] < 0 < unrelated["high"]
     assert correlation_interval([1, 2, np.nan, 4], [1, 3, 2, np.inf])["n"] == 2
+
+
+def test_median_difference_separates_shifted_groups_and_not_equal_ones():
+    from badgerlib.analysis.stats import median_difference
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(1.0, 0.5, 12), rng.normal(0.0, 0.5, 12)
+    shifted = median_difference(a, b)
+    assert shifted["low"] > 0 and shifted["difference"] == pytest.approx(np.median(a) - np.median(b))
+    same = median_difference(a, rng.normal(1.0, 0.5, 12))
+    assert same["low"] < 0 < same["high"]
+    assert median_difference([1.0, np.nan], [np.inf])["n_b"] == 0

@@ -2,6 +2,7 @@
 inputs regressed out, experts shuffled across tasks) on systems whose answer is known, and the
 tables over tiny trained runs."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from badgerlib import GuessingGame, MicroBadgerConfig, RunConfig, train
@@ -89,3 +90,56 @@ def test_run_and_expert_tables_one_row_per_run_and_per_expert_count(runs):
     assert np.isfinite(experts.o_information).all()
     axes = ch.plot_experts(experts)
     assert axes[1].get_xlabel() == "experts"
+
+
+def test_inner_table_and_the_chapter_numbers_on_trained_agents(runs):
+    inner = ch.inner_table(runs["default"], batch=200)
+    assert len(inner) == 4 and set(inner.agent) == {"untrained", "trained"}
+    assert np.allclose(inner.growth, inner.b_last - inner.b_first)
+    info = {(g, r.config.seed): ch.information_over_training(r, batch=200) for g in ("default", "no communication")
+            for r in runs[g]}
+    table = ch.run_table(runs, info, solved=0.25, batch=200)
+    assert (table.expert_r2 <= 1).all()
+    size = ch.Sizes(experts=4, expert_counts=(2,), expert_seeds=2, iterations=60)
+    experts = ch.expert_table(runs, size, batch=200)
+    found = ch.findings(table, inner, size)
+    assert found["growth"]["n"] == 2 and found["experts"]["n"] == 4
+    numbers = ch.finding_numbers(found, table, experts)
+    assert all(isinstance(v, str) and v for v in numbers.values())
+    assert ch.verdict(found, experts, size, quick=True)["scale"].startswith("quick mode: 4 experts")
+
+
+def synthetic_table(seed=0, runs=8):
+    """A run table whose answer is known: the study's agent's B grows by 5 nats (4 of them with
+    the shared inputs), the agent without communication by 1, the shuffled floor by 0."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for group, growth in (("default", 5.0), ("no communication", 1.0)):
+        for s in range(runs):
+            g = growth + 0.5 * rng.standard_normal()
+            rows.append({"group": group, "seed": s, "experts": 16, "b_growth": g,
+                         "b_growth_residual": 0.2 * g + 0.1 * rng.standard_normal(),
+                         "b_growth_shuffled": 0.02 * rng.standard_normal(), "final_error": rng.uniform(0, 0.1),
+                         "solve": 900.0 + 50 * s})
+    inner = pd.DataFrame([{"seed": s, "agent": a, "growth": gr, "growth_residual": gr / 2}
+                          for s in range(runs) for a, gr in (("untrained", 12.0 + s / 10), ("trained", 20.0))])
+    return pd.DataFrame(rows), inner
+
+
+def test_findings_read_a_known_answer_and_turn_when_the_data_contradict_it():
+    """One number per run in, the chapter's intervals out: on a table whose answer is known the
+    finding checks' quantities point the right way; with the agents' labels swapped, the
+    shared inputs carrying nothing, or B flat, they point the other way (the notebook's checks
+    would fail)."""
+    table, inner = synthetic_table()
+    size = ch.Sizes(expert_counts=(), expert_seeds=2)
+    found = ch.findings(table, inner, size)
+    assert found["growth"]["low"] > 0 and found["comm"]["low"] > 0
+    assert abs(found["growth_shuffled"]["median"]) < 0.2
+    assert found["shared"]["median"] > 0.5 * found["growth"]["median"]
+    swapped = table.assign(group=table.group.map({"default": "no communication", "no communication": "default"}))
+    assert ch.findings(swapped, inner, size)["comm"]["high"] < 0
+    nothing_shared = table.assign(b_growth_residual=table.b_growth)
+    assert ch.findings(nothing_shared, inner, size)["shared"]["median"] == 0
+    flat = table.assign(b_growth=table.b_growth_shuffled)
+    assert ch.findings(flat, inner, size)["growth"]["low"] < 0

@@ -7,6 +7,7 @@
   then the test across runs;
 * :func:`concordance` - Kendall's W: do the runs agree on an order at all?
 * :func:`median_interval` - the median of one number per run with a bootstrap interval;
+  :func:`median_difference` - the difference of two groups' medians with a bootstrap interval;
   :func:`correlation_interval` - a rank correlation across runs with a bootstrap interval.
 
 Only numpy; nothing here imports torch or the training code.
@@ -317,6 +318,31 @@ def median_interval(values, n_boot: int = 10_000, seed: int = 0) -> dict:
     low, high = np.percentile(boots, [2.5, 97.5])
     return {"n": int(len(x)), "median": float(np.median(x)), "low": float(low), "high": float(high),
             "share_positive": float((x > 0).mean())}
+
+
+def median_difference(a, b, n_boot: int = 10_000, seed: int = 0) -> dict:
+    """Two groups of runs, one number per run each (NaN and inf dropped): the difference of
+    their medians ``median(a) - median(b)`` (``difference``) with a 95 % percentile bootstrap
+    interval (``low``, ``high``; each group resampled on its own), and the group sizes
+    ``n_a``, ``n_b``. An interval that excludes 0 says the groups differ; one inside a
+    margin says they are equivalent to within it.
+
+    Example
+    -------
+    >>> d = median_difference([5, 6, 7, 8, 9], [0, 1, 2, 3, 4])
+    >>> d["difference"], d["low"] > 0, (d["n_a"], d["n_b"])
+    (5.0, True, (5, 5))
+    """
+    xa, xb = (np.asarray(v, dtype=np.float64) for v in (a, b))
+    xa, xb = xa[np.isfinite(xa)], xb[np.isfinite(xb)]
+    if not len(xa) or not len(xb):
+        return {"difference": np.nan, "low": np.nan, "high": np.nan, "n_a": int(len(xa)), "n_b": int(len(xb))}
+    rng = np.random.default_rng(seed)
+    boots = (np.median(rng.choice(xa, size=(n_boot, len(xa))), axis=1)
+             - np.median(rng.choice(xb, size=(n_boot, len(xb))), axis=1))
+    low, high = np.percentile(boots, [2.5, 97.5])
+    return {"difference": float(np.median(xa) - np.median(xb)), "low": float(low), "high": float(high),
+            "n_a": int(len(xa)), "n_b": int(len(xb))}
 
 
 def correlation_interval(x, y, n_boot: int = 5_000, seed: int = 0) -> dict:

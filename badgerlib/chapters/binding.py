@@ -37,6 +37,7 @@ import pandas as pd
 
 from badgerlib.analysis.dynamics import escape_iteration
 from badgerlib.analysis.info import DegenerateDataWarning, information_summary
+from badgerlib.analysis.stats import correlation_interval, median_difference, median_interval
 from badgerlib.analysis.survival import kaplan_meier
 from badgerlib.chapters import standard
 from badgerlib.checks import check_int
@@ -66,7 +67,7 @@ class Sizes:
     Example
     -------
     >>> FULL.iterations, FULL.seeds, FULL.expert_counts
-    (3000, 10, (2, 4, 8, 32))
+    (4000, 10, (2, 4, 8, 32))
     """
 
     experts: int = 16
@@ -76,25 +77,27 @@ class Sizes:
     inner_steps: int = 10
     batch: int = 32
     lr: float = 3e-3
-    iterations: int = 800
+    iterations: int = 1300
     seeds: int = 5
     expert_counts: tuple = (2, 4, 8)
-    expert_seeds: int = 3
-    snapshot_every: int = 50
+    expert_seeds: int = 2
+    snapshot_every: int = 100
     info_batch: int = 512
     solved: float = 0.25
 
 
 #: Quick mode: the study's agent and its no-communication twin over 5 seeds, and 2, 4 and 8
-#: experts over 3 seeds (16 is the default run), 800 iterations. A pilot at these sizes
-#: (2026-11-30, 19 runs, 2.5 min of training on 2 cores) left the error at 0.3-0.75 of the zeros
-#: level and solved 2 of 19 runs: too short to time "iterations to solve" against the number of
-#: experts; the chapter's notebook must train longer (and the test budget make room for it).
+#: experts over 2 seeds (the default's first two stand for 16), 1300 iterations. Sized from a
+#: pilot (2026-12-01, runs to 3000 iterations that stopped 200 after solving): the study's
+#: agent solved every dimension at 855-1247 iterations (5 seeds), without communication at
+#: 1190-1640 (3 seeds), 2-8 experts at 776-1286: so at 1300 the default runs are solved and a
+#: slower one is censored, not dropped.
 QUICK = Sizes()
 
-#: Full mode: 10 seeds, every number of experts the issue names (2 to 32) over 5 seeds, 3000
-#: iterations: not yet sized from a pilot (the 800-iteration quick pilot solved 2 of 19 runs).
-FULL = Sizes(iterations=3000, seeds=10, expert_counts=(2, 4, 8, 32), expert_seeds=5)
+#: Full mode: 10 seeds, every number of experts the issue names (2 to 32) over 5 seeds, 4000
+#: iterations (three times the slowest solve of the pilot; no run is stopped early, so the
+#: binding information is followed long after solving, as in the study's figure).
+FULL = Sizes(iterations=4000, seeds=10, expert_counts=(2, 4, 8, 32), expert_seeds=5)
 
 
 def sizes(quick: bool = True) -> Sizes:
@@ -132,7 +135,8 @@ def variant_config(experts: int, links: int, seed: int = 0, quick: bool = True) 
     return RunConfig(task=GuessingGame(n=size.n), model=model, inner_steps=size.inner_steps,
                      iterations=size.iterations, batch=size.batch, lr=size.lr,
                      seed=check_int("variant_config", "seed", seed, 0),
-                     snapshot_count=size.iterations // size.snapshot_every + 1)
+                     snapshot_count=size.iterations // size.snapshot_every + 1,
+                     record_states=False)      # the measures replay snapshots on more tasks
 
 
 def configs(quick: bool = True) -> dict[str, list[RunConfig]]:
@@ -148,6 +152,24 @@ def configs(quick: bool = True) -> dict[str, list[RunConfig]]:
     for e in size.expert_counts:
         groups[f"E = {e}"] = [variant_config(e, size.links, s, quick) for s in range(size.expert_seeds)]
     return groups
+
+
+def setup_values(quick: bool = True) -> dict:
+    """The sizes the chapter's setup table shows, by glue name.
+
+    Example
+    -------
+    >>> v = setup_values()
+    >>> v["experts"], v["links"], v["n"], v["iterations"], v["expert_counts"]
+    (16, 4, 4, 1300, '2, 4, 8')
+    """
+    size = sizes(quick)
+    values = {name: getattr(size, name) for name in ("experts", "links", "hidden", "n", "inner_steps", "batch",
+                                                     "lr", "iterations", "seeds", "expert_seeds",
+                                                     "snapshot_every", "info_batch", "solved")}
+    return {**values, "expert_counts": ", ".join(map(str, size.expert_counts)),
+            "joint_dims": size.experts * size.n,
+            "shared_dims": 2 * size.n + 1}     # the target, the previous guess, its feedback
 
 
 # ------------------------------------------------------------------------------ measurements
@@ -288,8 +310,27 @@ def final_error(run) -> float:
     return float(err[-max(len(err) // 20, 1):].mean() / run.config.task.zeros_level)
 
 
-def run_table(runs_by_group: dict, info: dict, solved: float) -> pd.DataFrame:
-    """One row per run: ``group``, ``seed``, ``experts``, ``links``; the binding information
+def expert_r2(outputs: np.ndarray, targets: np.ndarray) -> float:
+    """How well each expert's output alone matches the target: ``1 - var(output - target) /
+    var(target)`` over tasks and dimensions, the median over experts (1: every expert outputs
+    the target itself, and the experts are near-copies of each other).
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0)
+    >>> targets = rng.uniform(-1, 1, (500, 2))
+    >>> copies = targets[:, None, :] + 0.1 * rng.standard_normal((500, 3, 2))
+    >>> round(expert_r2(copies, targets), 2)
+    0.97
+    """
+    residual = outputs - targets[:, None, :]
+    return float(np.median(1.0 - residual.var(axis=(0, 2)) / targets.var()))
+
+
+def run_table(runs_by_group: dict, info: dict, solved: float, batch: int = 512) -> pd.DataFrame:
+    """One row per run: ``group``, ``seed``, ``experts``, ``links``; how well each trained
+    expert alone outputs the target (``expert_r2``, :func:`expert_r2` on ``batch`` probe
+    tasks at the last snapshot); the binding information
     of the raw outputs at the first snapshot (``b_start``) and over the last three
     (``b_end``), their difference ``b_growth``, the same growth with the shared inputs removed
     (``b_growth_residual``) and of the shuffled floor (``b_growth_shuffled``); the final error
@@ -302,8 +343,10 @@ def run_table(runs_by_group: dict, info: dict, solved: float) -> pd.DataFrame:
     rows = []
     for group, runs in runs_by_group.items():
         for run in runs:
+            outputs, targets, _ = outputs_at(run, len(run.snapshots["iterations"]) - 1, batch)
             row = {"group": group, "seed": run.config.seed, "experts": run.config.model.experts,
-                   "links": run.config.model.links, "final_error": final_error(run),
+                   "links": run.config.model.links, "expert_r2": expert_r2(outputs, targets),
+                   "final_error": final_error(run),
                    "solve": solve_iteration(run, solved)}
             frame = info.get((group, run.config.seed))
             if frame is not None:
@@ -344,6 +387,162 @@ def expert_table(runs_by_group: dict, size: Sizes, batch: int = 512) -> pd.DataF
                      "solved_runs": int(np.isfinite(solve).sum()),
                      "final_error": float(np.median([final_error(r) for r in runs]))})
     return pd.DataFrame(rows)
+
+
+def inner_table(runs, batch: int = 512) -> pd.DataFrame:
+    """One row per run and agent (``agent``: untrained, the first snapshot; trained, the
+    last): the binding information of the outputs at the first and the last inner step, raw
+    and with the shared inputs removed (``b_first``, ``b_last``, ``b_first_residual``,
+    ``b_last_residual``), and their growth over the rollout (``growth``,
+    ``growth_residual``).
+
+    Example: in ``tests/test_chapter_binding.py`` (it needs trained runs).
+    """
+    rows = []
+    for run in runs:
+        for agent, snapshot in (("untrained", 0), ("trained", -1)):
+            frame = information_over_inner_steps(run, snapshot, batch)
+            row = {"seed": run.config.seed, "agent": agent}
+            for view, suffix in (("raw", ""), ("shared inputs removed", "_residual")):
+                b = frame[frame.view == view].binding_information.to_numpy()
+                row[f"b_first{suffix}"], row[f"b_last{suffix}"] = float(b[0]), float(b[-1])
+                row[f"growth{suffix}"] = float(b[-1] - b[0])
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def expert_sweep(table: pd.DataFrame, size: Sizes) -> pd.DataFrame:
+    """The rows of :func:`run_table` that make the sweep over the number of experts: every
+    ``E = k`` run and the study's agent's first ``size.expert_seeds`` runs (for 16).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"group": ["default"] * 3 + ["E = 2"] * 2, "experts": [16] * 3 + [2] * 2})
+    >>> expert_sweep(t, QUICK).experts.tolist()
+    [16, 16, 2, 2]
+    """
+    default = table[table.group == "default"].head(size.expert_seeds)
+    return pd.concat([default, table[table.group.isin([f"E = {e}" for e in size.expert_counts])]])
+
+
+def findings(table: pd.DataFrame, inner: pd.DataFrame, size: Sizes) -> dict:
+    """Every across-run number the chapter reports, one number per run first
+    (:mod:`badgerlib.analysis.stats`), from :func:`run_table` and :func:`inner_table`:
+
+    - ``growth``, ``growth_residual``, ``growth_shuffled``, ``growth_no_comm``: the median
+      growth of B over training with its 95 % bootstrap interval (study's agent raw, with the
+      shared inputs removed, its shuffled floor; the agent without communication raw);
+    - ``comm``: median growth with communication minus without (two groups);
+    - ``shared``: the median over runs of raw minus residual growth (what the shared inputs
+      carry; paired within runs);
+    - ``error``: Spearman's rho of B's growth against the final error over the study's
+      agent's runs, with its interval;
+    - ``inner_untrained``, ``inner_trained``: median growth of B over the inner steps;
+    - ``experts``: Spearman's rho of the number of experts against the iteration to solve,
+      over every run of the expert sweep (a run never solved ranks last: it is censored at
+      the run's length, after every solved one).
+
+    Example: in ``tests/test_chapter_binding.py``.
+    """
+    d = table[table.group == "default"]
+    n = table[table.group == "no communication"]
+    sweep = expert_sweep(table, size)
+    censored = sweep.solve.fillna(np.inf)          # never solved: after every solved run
+    return {"growth": median_interval(d.b_growth), "growth_residual": median_interval(d.b_growth_residual),
+            "growth_shuffled": median_interval(d.b_growth_shuffled),
+            "growth_no_comm": median_interval(n.b_growth),
+            "comm": median_difference(d.b_growth, n.b_growth),
+            "shared": median_interval(d.b_growth - d.b_growth_residual),
+            "error": correlation_interval(d.b_growth, d.final_error),
+            "inner_untrained": median_interval(inner[inner.agent == "untrained"].growth),
+            "inner_trained": median_interval(inner[inner.agent == "trained"].growth),
+            "inner_trained_residual": median_interval(inner[inner.agent == "trained"].growth_residual),
+            "experts": correlation_interval(sweep.experts, censored.rank(method="average"))}
+
+
+def finding_numbers(found: dict, table: pd.DataFrame, experts: pd.DataFrame) -> dict[str, str]:
+    """The numbers the chapter's text glues, by glue name, from :func:`findings`,
+    :func:`run_table` and :func:`expert_table`.
+
+    Example: in ``tests/test_chapter_binding.py``.
+    """
+    d = table[table.group == "default"]
+    n = table[table.group == "no communication"]
+    growth = found["growth"]
+    big = experts[experts.experts > 2]
+    return {"growth": interval_text(growth), "growth_share": f"{growth['share_positive'] * growth['n']:.0f} of "
+                                                              f"{growth['n']}",
+            "floor": interval_text(found["growth_shuffled"], 2),
+            "growth_no_comm": interval_text(found["growth_no_comm"]), "comm": interval_text(found["comm"]),
+            "growth_residual": interval_text(found["growth_residual"]), "shared": interval_text(found["shared"]),
+            "shared_runs": f"{found['shared']['share_positive'] * found['shared']['n']:.0f} of {found['shared']['n']}",
+            "shared_settled": ("the interval is above 0" if found["shared"]["low"] > 0 else
+                               "the interval reaches below 0, so how much they carry is not settled at this scale"),
+            "solved_default": f"{int(d.solve.notna().sum())} of {len(d)}",
+            "solved_no_comm": f"{int(n.solve.notna().sum())} of {len(n)}",
+            "r2_default": f"{d.expert_r2.min():.2f} to {d.expert_r2.max():.2f}",
+            "b_end_range": f"{d.b_end.min():.0f} to {d.b_end.max():.0f}",
+            "inner_trained": interval_text(found["inner_trained"]),
+            "inner_untrained": interval_text(found["inner_untrained"]),
+            "inner_trained_residual": interval_text(found["inner_trained_residual"]),
+            "error_rho": interval_text(found["error"], 2), "experts_rho": interval_text(found["experts"], 2),
+            "o_first": f"{big.o_per_expert.iloc[0]:.1f}", "o_first_e": f"{big.experts.iloc[0]}",
+            "o_last": f"{big.o_per_expert.iloc[-1]:.1f}", "o_last_e": f"{big.experts.iloc[-1]}"}
+
+
+def interval_text(s: dict, digits: int = 1, brackets: bool = True) -> str:
+    """A median, difference or correlation with its interval as the text says it.
+
+    Example
+    -------
+    >>> interval_text({"median": 5.29, "low": 2.57, "high": 10.8})
+    '5.3 (95 % interval 2.6 to 10.8)'
+    >>> interval_text({"rho": -0.5, "low": -0.9, "high": 0.3}, 2, brackets=False)
+    '-0.50, 95 % interval -0.90 to 0.30'
+    """
+    centre = next(s[k] for k in ("median", "difference", "rho") if k in s)
+    interval = f"95 % interval {s['low']:.{digits}f} to {s['high']:.{digits}f}"
+    return f"{centre:.{digits}f} ({interval})" if brackets else f"{centre:.{digits}f}, {interval}"
+
+
+def verdict(found: dict, experts: pd.DataFrame, size: Sizes, quick: bool) -> dict[str, str]:
+    """The chapter's verdict in one sentence and the scale it was measured at (glue names
+    ``verdict`` and ``scale`` of the landing page's findings table), from :func:`findings`
+    and :func:`expert_table`; each clause follows from an interval, so the sentence changes
+    with the data.
+
+    Example
+    -------
+    >>> iv = lambda m, lo, hi: {"median": m, "low": lo, "high": hi}
+    >>> found = {"growth": iv(5.0, 2.0, 9.0), "comm": {"difference": 3.0, "low": 1.0, "high": 8.0},
+    ...          "growth_residual": iv(0.0, -4.0, 4.0), "inner_untrained": iv(13.0, 12.0, 14.0),
+    ...          "error": {"rho": 0.2, "low": -0.7, "high": 0.9}, "experts": {"rho": 0.3, "low": -0.4, "high": 0.8}}
+    >>> v = verdict(found, pd.DataFrame({"experts": [2, 4], "o_information": [0.0, 20.0]}), QUICK, True)
+    >>> v["verdict"].split(".")[0]
+    'Partly'
+    >>> v["scale"]
+    'quick mode: 16 experts, 4 links, N = 4, 5 seeds x 1300 iterations'
+    """
+    def sign(s, what, digits=1):
+        measured = f"{what} {interval_text(s, digits, brackets=False)}"
+        return f"{'above 0' if s['low'] > 0 else 'below 0' if s['high'] < 0 else 'not established'} ({measured})"
+
+    grows, comm = found["growth"]["low"] > 0, found["comm"]["low"] > 0
+    residual = found["growth_residual"]
+    o_pos = bool((experts[experts.experts > 2].o_information > 0).all())
+    text = (f"{'Partly' if grows else 'No'}. B of the experts' outputs "
+            f"{'grows' if grows else 'does not grow reliably'} over training "
+            f"(median +{found['growth']['median']:.1f} nats)"
+            f"{', more with communication than without' if comm else ''}; with the inputs every expert shares "
+            f"regressed out the growth is {sign(residual, 'median')}; "
+            f"over the inner loop B grows in the untrained agent too "
+            f"(+{found['inner_untrained']['median']:.1f} nats). Lower error with more organisation: "
+            f"{sign(found['error'], 'rho', 2)}. "
+            f"More experts: {'redundancy-dominated (O > 0)' if o_pos else 'not redundancy-dominated throughout'}; "
+            f"slower convergence with more experts: {sign(found['experts'], 'rho', 2)}.")
+    return {"verdict": text,
+            "scale": f"{'quick' if quick else 'full'} mode: {size.experts} experts, {size.links} links, N = {size.n}, "
+                     f"{size.seeds} seeds x {size.iterations} iterations"}
 
 
 # ------------------------------------------------------------------------------------ figures
@@ -419,10 +618,12 @@ def plot_inner_steps(untrained: pd.DataFrame, trained: pd.DataFrame, ax=None):
     return ax
 
 
-def plot_experts(table: pd.DataFrame, axes=None):
+def plot_experts(table: pd.DataFrame, per_run: pd.DataFrame | None = None, axes=None):
     """Per number of experts (log scale): the O-information of the trained agent's outputs
     per expert (left; above 0 redundancy-dominated), and the median iteration to solve
-    (right; a hollow marker where most runs never solved). Returns the axes.
+    (right; a hollow marker where most runs never solved), with each run's own iteration to
+    solve as a grey dot when ``per_run`` (rows of :func:`expert_sweep`) is given. Returns the
+    axes.
 
     Example
     -------
@@ -446,7 +647,11 @@ def plot_experts(table: pd.DataFrame, axes=None):
         axes[1].plot(e[~solved], np.full((~solved).sum(), top), "o", mfc="none", color=plots.PALETTE[3],
                      label="most runs never solved")
         axes[1].legend(loc="upper left", fontsize=8)
-    axes[1].set(ylabel="median iteration\nto solve")
+    if per_run is not None:
+        done = per_run[per_run.solve.notna()]
+        axes[1].plot(done.experts, done.solve, ".", color="0.55", ms=5, label="one run", zorder=1)
+        axes[1].legend(loc="best", fontsize=8)
+    axes[1].set(ylabel="iteration to solve\n(median over runs)")
     for ax in axes:
         ax.set_xscale("log", base=2)
         ax.set_xticks(e, [str(int(v)) for v in e])
