@@ -361,6 +361,30 @@ def run_table(runs_by_group: dict, info: dict, solved: float, batch: int = 512) 
     return pd.DataFrame(rows)
 
 
+def shown_runs(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`run_table` for the study's agent and the agent without
+    communication, as the chapter's table shows them: text columns, a run never solved as
+    "never".
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"group": ["default"], "seed": [0], "links": [4], "b_start": [14.52],
+    ...                   "b_end": [17.1], "b_growth": [2.58], "b_growth_residual": [-4.4],
+    ...                   "b_growth_shuffled": [0.062], "solve": [np.nan], "final_error": [0.0271]})
+    >>> shown_runs(t).iloc[0].tolist()
+    ['4', '0', '14.5', '17.1', '2.6', '-4.4', '0.06', 'never', '0.027']
+    """
+    rows = table[table.group.isin(["default", "no communication"])]
+    return pd.DataFrame({
+        "links": rows.links.map(str), "seed": rows.seed.map(str),
+        "B first": rows.b_start.map("{:.1f}".format), "B last": rows.b_end.map("{:.1f}".format),
+        "growth": rows.b_growth.map("{:.1f}".format),
+        "growth, shared removed": rows.b_growth_residual.map("{:.1f}".format),
+        "growth, shuffled": rows.b_growth_shuffled.map("{:.2f}".format),
+        "solved at": rows.solve.map(lambda v: "never" if not np.isfinite(v) else f"{v:.0f}"),
+        "final error": rows.final_error.map("{:.3f}".format)})
+
+
 def expert_table(runs_by_group: dict, size: Sizes, batch: int = 512) -> pd.DataFrame:
     """Per number of experts (the default group's first ``size.expert_seeds`` runs stand for
     16): ``experts``, ``runs``, the O-information of the trained agent's outputs (median over
