@@ -363,8 +363,9 @@ def correlation_interval(x, y, n_boot: int = 5_000, seed: int = 0) -> dict:
     test = rank_correlation(xa, ya, alternative="two-sided", seed=seed)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(xa), size=(n_boot, len(xa)))
-    rx = np.stack([_ranks(xa[i]) for i in idx])
-    ry = np.stack([_ranks(ya[i]) for i in idx])
+    from scipy.stats import rankdata
+
+    rx, ry = rankdata(xa[idx], method="average", axis=1), rankdata(ya[idx], method="average", axis=1)
     ok = (np.ptp(rx, axis=1) > 0) & (np.ptp(ry, axis=1) > 0)
     rx, ry = rx[ok] - rx[ok].mean(axis=1, keepdims=True), ry[ok] - ry[ok].mean(axis=1, keepdims=True)
     boots = (rx * ry).sum(axis=1) / np.sqrt((rx ** 2).sum(axis=1) * (ry ** 2).sum(axis=1))
