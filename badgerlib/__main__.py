@@ -27,6 +27,7 @@ import pkgutil
 import re
 import sys
 
+from badgerlib.checks import TOPOLOGIES
 from badgerlib.config import MicroBadgerConfig, RunConfig
 from badgerlib.tasks import GuessingGame
 
@@ -46,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--metric", default="mse", help="feedback: mse or l1 (default mse)")
     t.add_argument("--experts", type=int, default=8, help="experts E (default 8)")
     t.add_argument("--links", type=int, default=None, help="out-links per expert (default min(3, E-1))")
-    t.add_argument("--topology", default="random", help="random, ring or complete (default random)")
+    t.add_argument("--topology", default="random",
+                   help="an expert-graph family: " + ", ".join(TOPOLOGIES) + " (default random)")
     t.add_argument("--hidden", type=int, default=32, help="hidden size H (default 32)")
     t.add_argument("--inner-steps", type=int, default=10, help="guesses per rollout (default 10)")
     t.add_argument("--iterations", type=int, default=2000, help="outer iterations (default 2000)")

@@ -191,6 +191,57 @@ def check_features(owner: str, features) -> tuple[str, ...]:
     return value
 
 
+#: The expert-graph families (:mod:`badgerlib.topology`), by the name a config gives them.
+TOPOLOGIES = ("random", "ring", "bidirectional_ring", "chain", "star", "complete", "small_world", "two_halves")
+
+#: What ``links`` means for each family that uses it; the others ignore it.
+LINKS_MEANING = {
+    "random": "out-links per expert",
+    "small_world": "random shortcuts added to the bidirectional ring",
+    "two_halves": "out-links per expert inside its half",
+}
+
+
+def links_range(topology: str, experts: int) -> tuple[int, int] | None:
+    """The allowed ``links`` of a family with ``experts`` experts, ``(lo, hi)``, or None where
+    the family ignores ``links``.
+
+    Example
+    -------
+    >>> links_range("random", 16), links_range("two_halves", 16), links_range("ring", 16)
+    ((0, 15), (0, 7), None)
+    >>> links_range("small_world", 6)        # 15 pairs, 6 of them on the ring
+    (0, 9)
+    """
+    if topology == "random":
+        return 0, max(experts - 1, 0)
+    if topology == "small_world":
+        ring_pairs = experts if experts > 2 else experts - 1
+        return 0, max(experts * (experts - 1) // 2 - ring_pairs, 0)
+    if topology == "two_halves":
+        return 0, max(experts // 2 - 1, 0)
+    return None
+
+
+def check_links(owner: str, topology: str, experts: int, links) -> None:
+    """Raise ValueError unless ``links`` is allowed for this family and number of experts.
+
+    Example
+    -------
+    >>> check_links("Cfg", "two_halves", 8, 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: Cfg.links = 4: must be an integer in [0, 3] for two_halves with 8 experts (out-links per expert inside its half)
+    """
+    allowed = links_range(topology, experts)
+    if allowed is None:
+        return
+    lo, hi = allowed
+    if isinstance(links, bool) or not isinstance(links, (int, np.integer)) or not lo <= links <= hi:
+        raise ValueError(f"{owner}.links = {links!r}: must be an integer in [{lo}, {hi}] for {topology} with "
+                         f"{experts} experts ({LINKS_MEANING[topology]})")
+
+
 # ---- arrays ----------------------------------------------------------------------------------
 
 def check_array(x, fn: str, name: str, *, ndim: int | tuple[int, ...] | None = None, min_len: int = 1,

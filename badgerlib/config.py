@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
 from badgerlib.checks import (
-    FEATURES, check_bool, check_choice, check_features, check_float, check_int, config_from_dict, config_to_dict,
-    register_kind,
+    FEATURES, TOPOLOGIES, check_bool, check_choice, check_features, check_float, check_int, check_links,
+    config_from_dict, config_to_dict, register_kind,
 )
 from badgerlib.tasks import GuessingGame
 
@@ -115,9 +115,13 @@ class MicroBadgerConfig:
     experts: number of experts E.
     hidden: hidden state size H of the shared cell.
     message: size of the message each expert sends to its out-neighbours.
-    topology: ``"random"`` (each expert sends to ``links`` others, drawn with the run's seed),
-        ``"ring"`` or ``"complete"``.
-    links: out-links per expert for the random topology (default: 3, or E-1 if fewer experts).
+    topology: a family of :data:`badgerlib.checks.TOPOLOGIES` (:mod:`badgerlib.topology`):
+        ``"random"`` (each expert sends to ``links`` others, drawn with the run's seed, the
+        default), ``"ring"``, ``"bidirectional_ring"``, ``"chain"``, ``"star"``,
+        ``"complete"``, ``"small_world"`` or ``"two_halves"``.
+    links: out-links per expert for ``random`` (default: 3, or E-1 if fewer experts); the
+        random shortcuts of ``small_world``; out-links inside each half for ``two_halves``;
+        ignored by the other families.
     features: which scalar features of the feedback the experts see (subset of
         ``error``, ``log_error``, ``delta_error``).
     per_expert_readout: give every expert its own readout weights (breaks the symmetry by
@@ -157,11 +161,10 @@ class MicroBadgerConfig:
         check_int(owner, "experts", self.experts, 1, 4096)
         check_int(owner, "hidden", self.hidden, 1, 4096)
         check_int(owner, "message", self.message, 1, 4096)
-        check_choice(owner, "topology", self.topology, ("random", "ring", "complete"))
+        check_choice(owner, "topology", self.topology, TOPOLOGIES)
         if self.links is None:
             object.__setattr__(self, "links", min(3, self.experts - 1))
-        if self.topology == "random":
-            check_int(owner, "links", self.links, 0, max(self.experts - 1, 0))
+        check_links(owner, self.topology, self.experts, self.links)
         object.__setattr__(self, "features", check_features(owner, self.features))
         check_bool(owner, "per_expert_readout", self.per_expert_readout)
         check_bool(owner, "exponential_update", self.exponential_update)

@@ -9,7 +9,7 @@ from badgerlib import GuessingGame, MicroBadgerConfig, RunConfig
 @pytest.mark.parametrize("make, message", [
     (lambda: MicroBadgerConfig(experts=0), r"MicroBadgerConfig.experts = 0: must be an integer in \[1, 4096\]"),
     (lambda: MicroBadgerConfig(experts=4, links=4), r"MicroBadgerConfig.links = 4: must be an integer in \[0, 3\]"),
-    (lambda: MicroBadgerConfig(topology="star"), r"MicroBadgerConfig.topology = 'star': must be one of"),
+    (lambda: MicroBadgerConfig(topology="torus"), r"MicroBadgerConfig.topology = 'torus': must be one of"),
     (lambda: MicroBadgerConfig(features=()), r"MicroBadgerConfig.features = \(\): must be a non-empty subset"),
     (lambda: MicroBadgerConfig(init_noise=-1.0), r"MicroBadgerConfig.init_noise = -1.0: must be a number in \[0.0, 10.0\]"),
     (lambda: MicroBadgerConfig(per_expert_readout="yes"), r"MicroBadgerConfig.per_expert_readout = 'yes': must be True or False"),
