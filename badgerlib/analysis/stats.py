@@ -371,3 +371,18 @@ def correlation_interval(x, y, n_boot: int = 5_000, seed: int = 0) -> dict:
     boots = (rx * ry).sum(axis=1) / np.sqrt((rx ** 2).sum(axis=1) * (ry ** 2).sum(axis=1))
     low, high = np.percentile(boots, [2.5, 97.5]) if len(boots) else (np.nan, np.nan)
     return {"rho": test.rho, "p": test.p_value, "n": test.n, "low": float(low), "high": float(high)}
+
+
+def interval_text(s: dict, digits: int = 1, brackets: bool = True) -> str:
+    """A median, difference or correlation with its interval as the text says it.
+
+    Example
+    -------
+    >>> interval_text({"median": 5.29, "low": 2.57, "high": 10.8})
+    '5.3 (95 % interval 2.6 to 10.8)'
+    >>> interval_text({"rho": -0.5, "low": -0.9, "high": 0.3}, 2, brackets=False)
+    '-0.50, 95 % interval -0.90 to 0.30'
+    """
+    centre = next(s[k] for k in ("median", "difference", "rho") if k in s)
+    interval = f"95 % interval {s['low']:.{digits}f} to {s['high']:.{digits}f}"
+    return f"{centre:.{digits}f} ({interval})" if brackets else f"{centre:.{digits}f}, {interval}"

@@ -37,9 +37,10 @@ import pandas as pd
 
 from badgerlib.analysis.dynamics import escape_iteration
 from badgerlib.analysis.info import DegenerateDataWarning, information_summary
-from badgerlib.analysis.stats import correlation_interval, median_difference, median_interval
+from badgerlib.analysis.stats import correlation_interval, interval_text, median_difference, median_interval
 from badgerlib.analysis.survival import kaplan_meier
 from badgerlib.chapters import standard
+from badgerlib.chapters.standard import final_error, solve_iteration
 from badgerlib.checks import check_int
 from badgerlib.config import MicroBadgerConfig, RunConfig
 from badgerlib.tasks import GuessingGame
@@ -282,36 +283,6 @@ def information_over_inner_steps(run, snapshot: int, batch: int = 512) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def solve_iteration(run, level: float) -> float:
-    """When the error of the last guess falls below ``level`` (zeros level = 1) for good
-    (:func:`badgerlib.analysis.dynamics.escape_iteration`); NaN if never.
-
-    Example
-    -------
-    >>> from types import SimpleNamespace
-    >>> run = SimpleNamespace(config=variant_config(16, 4), history={"last_error": np.r_[np.ones(300), np.full(500, 0.1)]})
-    >>> solve_iteration(run, 0.25)
-    308.0
-    """
-    zeros = run.config.task.zeros_level
-    it = escape_iteration(np.asarray(run.history["last_error"]), zeros, drop=1.0 - level)
-    return np.nan if it is None else float(it)
-
-
-def final_error(run) -> float:
-    """The error of the last guess over the last 5 % of the run, zeros level = 1.
-
-    Example
-    -------
-    >>> from types import SimpleNamespace
-    >>> run = SimpleNamespace(config=variant_config(16, 4), history={"last_error": np.r_[np.ones(95), np.full(5, 0.5)]})
-    >>> round(final_error(run), 3)
-    0.5
-    """
-    err = np.asarray(run.history["last_error"])
-    return float(err[-max(len(err) // 20, 1):].mean() / run.config.task.zeros_level)
-
-
 def expert_r2(outputs: np.ndarray, targets: np.ndarray) -> float:
     """How well each expert's output alone matches the target: ``1 - var(output - target) /
     var(target)`` over tasks and dimensions, the median over experts (1: every expert outputs
@@ -514,21 +485,6 @@ def finding_numbers(found: dict, table: pd.DataFrame, experts: pd.DataFrame) -> 
             "error_rho": interval_text(found["error"], 2), "experts_rho": interval_text(found["experts"], 2),
             "o_first": f"{big.o_per_expert.iloc[0]:.1f}", "o_first_e": f"{big.experts.iloc[0]}",
             "o_last": f"{big.o_per_expert.iloc[-1]:.1f}", "o_last_e": f"{big.experts.iloc[-1]}"}
-
-
-def interval_text(s: dict, digits: int = 1, brackets: bool = True) -> str:
-    """A median, difference or correlation with its interval as the text says it.
-
-    Example
-    -------
-    >>> interval_text({"median": 5.29, "low": 2.57, "high": 10.8})
-    '5.3 (95 % interval 2.6 to 10.8)'
-    >>> interval_text({"rho": -0.5, "low": -0.9, "high": 0.3}, 2, brackets=False)
-    '-0.50, 95 % interval -0.90 to 0.30'
-    """
-    centre = next(s[k] for k in ("median", "difference", "rho") if k in s)
-    interval = f"95 % interval {s['low']:.{digits}f} to {s['high']:.{digits}f}"
-    return f"{centre:.{digits}f} ({interval})" if brackets else f"{centre:.{digits}f}, {interval}"
 
 
 def verdict(found: dict, experts: pd.DataFrame, size: Sizes, quick: bool) -> dict[str, str]:

@@ -262,3 +262,33 @@ def solve_table(runs) -> pd.DataFrame:
         for d in range(len(t)):
             rows.append({**key, "dim": d, "solved_at": t[d], "order": order[d], "started_at": iv[d, 0]})
     return pd.DataFrame(rows)
+
+
+def solve_iteration(run, level: float) -> float:
+    """When the error of the last guess falls below ``level`` (zeros level = 1) for good
+    (:func:`badgerlib.analysis.dynamics.escape_iteration`); NaN if never.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> run = SimpleNamespace(config=standard_run(4), history={"last_error": np.r_[np.ones(300), np.full(500, 0.1)]})
+    >>> solve_iteration(run, 0.25)
+    308.0
+    """
+    zeros = run.config.task.zeros_level
+    it = escape_iteration(np.asarray(run.history["last_error"]), zeros, drop=1.0 - level)
+    return np.nan if it is None else float(it)
+
+
+def final_error(run) -> float:
+    """The error of the last guess over the last 5 % of the run, zeros level = 1.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> run = SimpleNamespace(config=standard_run(4), history={"last_error": np.r_[np.ones(95), np.full(5, 0.5)]})
+    >>> round(final_error(run), 3)
+    0.5
+    """
+    err = np.asarray(run.history["last_error"])
+    return float(err[-max(len(err) // 20, 1):].mean() / run.config.task.zeros_level)
