@@ -135,3 +135,17 @@ def test_median_difference_separates_shifted_groups_and_not_equal_ones():
     same = median_difference(a, rng.normal(1.0, 0.5, 12))
     assert same["low"] < 0 < same["high"]
     assert median_difference([1.0, np.nan], [np.inf])["n_b"] == 0
+
+
+def test_sign_interval_covers_the_median_at_its_stated_level_where_a_bootstrap_does_not():
+    from badgerlib.analysis.stats import median_interval, sign_interval
+
+    rng = np.random.default_rng(0)
+    for n, floor in ((10, 0.95), (7, 0.95)):
+        hits = [sign_interval(rng.exponential(size=n)) for _ in range(2000)]
+        covered = np.mean([h["low"] <= np.log(2) <= h["high"] for h in hits])   # median of Exp(1)
+        assert covered >= floor - 0.015 and covered == pytest.approx(hits[0]["coverage"], abs=0.03)
+    # three replicates: no 95 % interval exists; the bootstrap's "95 %" covers about 75 %
+    assert np.isinf(sign_interval([0.1, 0.5, 0.9])["low"])
+    boot = [median_interval(rng.exponential(size=3), n_boot=400, seed=k) for k in range(400)]
+    assert np.mean([b["low"] <= np.log(2) <= b["high"] for b in boot]) < 0.85
