@@ -473,8 +473,14 @@ def finding_numbers(found: dict, table: pd.DataFrame, experts: pd.DataFrame) -> 
             "growth_no_comm": interval_text(found["growth_no_comm"]), "comm": interval_text(found["comm"]),
             "growth_residual": interval_text(found["growth_residual"]), "shared": interval_text(found["shared"]),
             "shared_runs": f"{found['shared']['share_positive'] * found['shared']['n']:.0f} of {found['shared']['n']}",
-            "shared_settled": ("the interval is above 0" if found["shared"]["low"] > 0 else
-                               "the interval reaches below 0, so how much they carry is not settled at this scale"),
+            "shared_settled": ("and the interval is above 0" if found["shared"]["low"] > 0 else
+                               "but the interval reaches below 0, so how much they carry is not settled at this "
+                               "scale"),
+            "comm_reading": ("So some of the growth needs the links: the study's \"Badger takes advantage of the "
+                             "communication when present\" holds in this sense." if found["comm"]["low"] > 0 else
+                             "The interval contains 0: these runs do not show that the links add to the growth "
+                             "(which does not show that they add nothing)." if found["comm"]["high"] > 0 else
+                             "The agent without links gains more: the links do not add to the growth."),
             "solved_default": f"{int(d.solve.notna().sum())} of {len(d)}",
             "solved_no_comm": f"{int(n.solve.notna().sum())} of {len(n)}",
             "r2_default": f"{d.expert_r2.min():.2f} to {d.expert_r2.max():.2f}",
