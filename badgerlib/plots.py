@@ -106,8 +106,10 @@ def figure(ncols: int = 1, nrows: int = 1, height: float | None = None, **kwargs
 
 
 
-def draw_graph(A, ax=None, title: str | None = None, seed: int = 0):
-    """Draw an expert graph (``A[i, j] = 1``: j sends to i) with arrows from sender to receiver.
+def draw_graph(A, ax=None, title: str | None = None, seed: int = 0, *, node_size: float = 420,
+               arrowsize: float = 12, labels: bool = True):
+    """Draw an expert graph (``A[i, j] = 1``: j sends to i) with arrows from sender to receiver,
+    experts on a circle in index order (numbered unless ``labels`` is False).
 
     Example
     -------
@@ -122,10 +124,11 @@ def draw_graph(A, ax=None, title: str | None = None, seed: int = 0):
         _, ax = figure()
     G = to_networkx(A)
     pos = nx.circular_layout(G)
-    nx.draw_networkx_nodes(G, pos, ax=ax, node_color=[PALETTE[0]], node_size=420)
-    nx.draw_networkx_labels(G, pos, ax=ax, font_color="white", font_size=9)
-    nx.draw_networkx_edges(G, pos, ax=ax, arrows=True, arrowsize=12, edge_color="0.35",
-                           connectionstyle="arc3,rad=0.08", node_size=420)
+    nx.draw_networkx_nodes(G, pos, ax=ax, node_color=[PALETTE[0]], node_size=node_size)
+    if labels:
+        nx.draw_networkx_labels(G, pos, ax=ax, font_color="white", font_size=9)
+    nx.draw_networkx_edges(G, pos, ax=ax, arrows=True, arrowsize=arrowsize, edge_color="0.35",
+                           connectionstyle="arc3,rad=0.08", node_size=node_size)
     ax.set_axis_off()
     if title:
         ax.set_title(title)

@@ -22,11 +22,16 @@ BOOK = ROOT / "book"
 STAGE = ROOT / "_build" / "executed"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 
-# pyproject runs pytest-xdist with --dist loadgroup: each chapter is a group of its own, so the
+# pyproject runs pytest-xdist with --dist loadgroup: each chapter is a group of its own (or of the
+# chapter whose runs it reads, SHARES_RUNS_WITH), so the
 # chapters spread over both workers (the notebooks are most of the suite's time), and the book
 # build, a group of its own too, waits for the chapters this session executes (their ``.done``
 # markers, tagged with the session's token) and executes only the ones this session skips.
 pytestmark = pytest.mark.notebooks
+
+#: Chapters that read runs another chapter trains run in that chapter's group, after it, on the
+#: same worker: they find its runs stored instead of training them twice at the same time.
+SHARES_RUNS_WITH = {"07_topology": "06_binding_information"}
 
 #: Set by the controlling pytest process (tests/conftest.py) and inherited by its workers.
 SESSION = os.environ.get("BADGER_TEST_SESSION", "")
@@ -72,7 +77,8 @@ def test_every_chapter_is_in_the_table_of_contents():
         assert f"book/{nb.stem}" in toc, f"{nb.name} is not in _toc.yml"
 
 
-@pytest.mark.parametrize("notebook", [pytest.param(nb, marks=pytest.mark.xdist_group(nb.stem)) for nb in NOTEBOOKS],
+@pytest.mark.parametrize("notebook", [pytest.param(nb, marks=pytest.mark.xdist_group(SHARES_RUNS_WITH.get(nb.stem, nb.stem)))
+                                      for nb in NOTEBOOKS],
                          ids=[nb.stem for nb in NOTEBOOKS])
 def test_notebook_runs_and_checks_its_finding(notebook):
     source = nbformat.read(notebook, as_version=4)

@@ -39,7 +39,7 @@ import torch
 
 from badgerlib import topology
 from badgerlib.analysis.dynamics import escape_iteration
-from badgerlib.analysis.stats import correlation_interval, interval_text, median_difference, median_interval
+from badgerlib.analysis.stats import interval_text, sign_interval
 from badgerlib.chapters import standard
 from badgerlib.chapters.standard import final_error, solve_iteration
 from badgerlib.checks import check_choice, check_int
@@ -100,7 +100,7 @@ class Sizes:
     seeds: int = 3
     graphs: tuple = ("random (4 links)", "no links", "ring", "chain", "star", "complete", "two halves")
     snapshot_every: int = 100
-    probe: int = 256
+    probe: int = 128
     solved: float = 0.25
     eps: float = 1e-6
 
@@ -112,7 +112,7 @@ class Sizes:
 QUICK = Sizes()
 
 #: Full mode: every graph of :data:`GRAPHS` over 10 seeds at chapter 6's full length.
-FULL = Sizes(iterations=4000, seeds=10, graphs=tuple(GRAPHS))
+FULL = Sizes(iterations=4000, seeds=10, graphs=tuple(GRAPHS), probe=256)
 
 
 def sizes(quick: bool = True) -> Sizes:
@@ -214,9 +214,31 @@ def graph_properties(A: np.ndarray, x0: np.ndarray | None = None) -> dict:
             "rate": topology.consensus_rate(A, x0), "rate_mean": topology.consensus_rate(A, x0, normalized=True)}
 
 
+def networkx_gap(A: np.ndarray) -> float:
+    """The gap a reader would get from ``networkx.laplacian_spectrum`` (second smallest
+    eigenvalue): it uses a symmetric eigensolver, which reads only one triangle of a directed
+    graph's Laplacian, so on directed graphs it is wrong (the negative control of the
+    consensus check).
+
+    Example
+    -------
+    >>> round(networkx_gap(topology.ring(16)), 3), round(topology.spectral_gap(topology.ring(16)), 3)
+    (1.0, 0.076)
+    """
+    import warnings
+
+    import networkx as nx
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eig = np.sort(np.real(nx.laplacian_spectrum(topology.to_networkx(A))))
+    return float(eig[1]) if len(eig) > 1 else 0.0
+
+
 def graph_table(size: Sizes, seed: int = 0) -> pd.DataFrame:
     """One row per graph of ``size`` (the draw of ``seed`` for the random ones):
-    :func:`graph_properties` with ``graph`` and ``family``.
+    :func:`graph_properties` with ``graph``, ``family`` and ``gap_networkx``
+    (:func:`networkx_gap`).
 
     Example
     -------
@@ -227,7 +249,8 @@ def graph_table(size: Sizes, seed: int = 0) -> pd.DataFrame:
     rows = []
     for label in size.graphs:
         cfg = graph_config(label, seed, size is QUICK)
-        rows.append({"graph": label, "family": GRAPHS[label][0], **graph_properties(adjacency_of(cfg))})
+        A = adjacency_of(cfg)
+        rows.append({"graph": label, "family": GRAPHS[label][0], **graph_properties(A), "gap_networkx": networkx_gap(A)})
     return pd.DataFrame(rows)
 
 
@@ -299,19 +322,19 @@ def response_summary(R: dict[str, np.ndarray], A: np.ndarray, tol: float = 1e-3)
     - ``graph_exact``: whether, through the graph alone, every pair responds first exactly at
       its hop distance and not before (nothing else may carry it);
     - ``reached_graph``: the share of ordered pairs reached through the graph within the rollout;
-    - ``graph_share``: the median over pairs of the response through the graph alone over the
-      response through everything, at the last step (how much of what one expert does to
-      another the links carry).
+    - ``graph_share``: the median, over the pairs the graph connects within the rollout, of
+      the response through the graph alone over the response through everything at the last
+      step (how much of what one expert does to another the links carry; NaN without links).
 
     Example
     -------
     >>> A = topology.chain(3)
     >>> R = np.zeros((4, 3, 3)); R[1] = np.eye(3)
-    >>> R_graph = R.copy(); R_graph[1, 1, 0] = R_graph[2, 2, 0] = R_graph[1, 2, 1] = 0.5
+    >>> R_graph = R.copy(); R_graph[1:, 1, 0] = R_graph[2:, 2, 0] = R_graph[1:, 2, 1] = 0.5
     >>> R_full = R_graph + 0.5 * (np.arange(4) >= 2)[:, None, None]
     >>> s = response_summary({"full": R_full, "graph": R_graph}, A)
-    >>> s["reach_full"], s["graph_exact"], round(s["reached_graph"], 2)
-    (2.0, True, 0.5)
+    >>> s["reach_full"], s["graph_exact"], round(s["reached_graph"], 2), s["graph_share"]
+    (2.0, True, 0.5, 0.5)
     """
     full, graph = R["full"], R["graph"]
     E = A.shape[0]
@@ -328,11 +351,12 @@ def response_summary(R: dict[str, np.ndarray], A: np.ndarray, tol: float = 1e-3)
     hops = topology.hop_distances(A)
     steps = full.shape[0] - 1
     expected = np.where(hops[off] <= steps, hops[off], np.inf)
-    share = graph[-1][off] / np.maximum(full[-1][off], 1e-300)
+    connected = off & (hops <= steps)
+    share = graph[-1][connected] / np.maximum(full[-1][connected], 1e-300)
     return {"reach_full": float(first_full[off].max()),
             "graph_exact": bool(np.array_equal(first_graph[off], expected)),
             "reached_graph": float(np.isfinite(first_graph[off]).mean()),
-            "graph_share": float(np.median(share))}
+            "graph_share": float(np.median(share)) if share.size else np.nan}
 
 
 def run_response(run, size: Sizes) -> dict[str, np.ndarray]:
@@ -385,40 +409,86 @@ def censored_rank(values: pd.Series) -> pd.Series:
 
 
 def findings(table: pd.DataFrame) -> dict:
-    """Every across-run number the chapter reports, one number per run first:
+    """Every across-run number the chapter reports. A seed fixes the initial weights and the
+    stream of tasks, so the runs of one seed differ only in their graph, and the seed moves
+    the outcomes far more than the graph does (:func:`variance_shares`): runs of one seed are
+    not independent. So each comparison is made within a seed first, one number per seed, and
+    summarised over seeds by the median with its distribution-free 95 % interval
+    (:func:`badgerlib.analysis.stats.sign_interval`; infinite below 6 seeds):
 
-    - ``gap_mean``, ``gap``, ``links``: Spearman's rho of the mean-aggregation spectral gap,
-      the in-degree one and the number of links against the rank of the iteration to solve
-      (:func:`censored_rank`), over every run, with 95 % bootstrap intervals (a negative rho:
-      the predictor goes with faster solving);
+    - ``gap_mean``, ``gap``, ``links``: per seed, Spearman's rho across graphs of the
+      mean-aggregation spectral gap, the in-degree one and the number of links against the
+      rank of the iteration to solve (:func:`censored_rank`: a run never solved ranks last; a
+      negative rho: the predictor goes with faster solving);
     - ``escape_gap_mean``: the same for the iteration leaving the zeros plateau;
-    - ``halves``: median solve time of the two halves minus that of 4 random links (never
-      solved: censored at the run's length, counted at it, so the difference is a lower
-      bound); ``chain``: chain minus ring; ``no_links``: no links minus 4 random links;
-      ``strong``: runs on graphs that are not strongly connected minus those that are;
-    - ``solved``: per graph, how many runs were solved.
+    - ``halves``: the iterations to solve of the two halves minus those of 4 random links
+      (never solved: counted at the run's length, so a difference involving such a run is a
+      bound); ``chain``: chain minus ring; ``no_links``: no links minus 4 random links (None
+      where a mode trains none of the pair); ``strong``: the median over graphs that are not
+      strongly connected minus the median over those that are;
+    - ``escape_shares``, ``solve_shares``: :func:`variance_shares` of the iteration leaving
+      the zeros plateau and of the iteration solved;
+    - ``solved``: per graph, how many runs were solved;
+    - with the inner-loop columns: ``graph_share`` (median over runs with links of the share
+      of one expert's response to another that the links carry) and ``reach_full`` (the
+      latest first response over every run: by then every expert has heard every other).
 
     Example: in ``tests/test_chapter_topology.py``.
     """
-    rank = censored_rank(table.solve)
-    escape_rank = censored_rank(table.escape)
-    solve = table.solve.fillna(table.iterations)     # censored at the run's length
+    t = table.assign(solve_c=table.solve.fillna(table.iterations),       # censored at the run's length
+                     escape_c=table.escape.fillna(table.iterations))
+    t = t.assign(solve_rank=t.groupby("seed").solve.transform(censored_rank),
+                 escape_rank=t.groupby("seed").escape.transform(censored_rank))
 
-    def diff(a, b):
-        x, y = solve[table.graph == a], solve[table.graph == b]
-        return median_difference(x, y) if len(x) and len(y) else None
+    def per_seed_rho(x, y):
+        # a seed whose runs all tie (all never solved, say) has no rank correlation
+        rhos = [g[x].corr(g[y], method="spearman") for _, g in t.groupby("seed")
+                if g[x].nunique() > 1 and g[y].nunique() > 1]
+        return sign_interval(rhos)
 
-    found = {"gap_mean": correlation_interval(table.gap_mean, rank),
-             "gap": correlation_interval(table.gap, rank),
-             "links": correlation_interval(table.links, rank),
-             "escape_gap_mean": correlation_interval(table.gap_mean, escape_rank),
-             "halves": diff("two halves", "random (4 links)"), "chain": diff("chain", "ring"),
-             "no_links": diff("no links", "random (4 links)"),
-             "strong": median_difference(solve[~table.strongly_connected], solve[table.strongly_connected]),
+    by_seed = t.pivot_table(index="seed", columns="graph", values="solve_c")
+
+    def paired(a, b):
+        if a not in by_seed or b not in by_seed:
+            return None
+        return sign_interval((by_seed[a] - by_seed[b]).dropna())
+
+    strong = t.groupby(["seed", "strongly_connected"]).solve_c.median().unstack()
+    found = {"gap_mean": per_seed_rho("gap_mean", "solve_rank"), "gap": per_seed_rho("gap", "solve_rank"),
+             "links": per_seed_rho("links", "solve_rank"),
+             "escape_gap_mean": per_seed_rho("gap_mean", "escape_rank"),
+             "halves": paired("two halves", "random (4 links)"), "chain": paired("chain", "ring"),
+             "no_links": paired("no links", "random (4 links)"),
+             "strong": sign_interval((strong[False] - strong[True]).dropna()) if strong.shape[1] == 2 else None,
+             "escape_shares": variance_shares(t, "escape_c"), "solve_shares": variance_shares(t, "solve_c"),
              "solved": table.groupby("graph", sort=False).solve.apply(lambda s: int(s.notna().sum())).to_dict()}
     if "graph_share" in table:
-        found["graph_share"] = median_interval(table.graph_share[table.links > 0])
+        found["graph_share"] = sign_interval(table.graph_share.dropna())
+        found["reach_full"] = float(table.reach_full.max())
     return found
+
+
+def variance_shares(table: pd.DataFrame, column: str) -> dict:
+    """How much of the variance of ``column`` across runs goes with the seed and how much with
+    the graph: the share of the total sum of squares that the seed means explain, and the
+    share the graph means explain (one-way, each on its own; a balanced design of every graph
+    for every seed makes the two add up to at most 1).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"seed": [0, 0, 1, 1], "graph": ["a", "b", "a", "b"], "x": [1.0, 1.2, 5.0, 5.2]})
+    >>> {k: round(v, 3) for k, v in variance_shares(t, "x").items()}
+    {'seed': 0.998, 'graph': 0.002}
+    """
+    x = table[column].astype(float)
+    total = ((x - x.mean()) ** 2).sum()
+    if total == 0:
+        return {"seed": 0.0, "graph": 0.0}
+    share = {}
+    for factor in ("seed", "graph"):
+        means = x.groupby(table[factor]).transform("mean")
+        share[factor] = float(((means - x.mean()) ** 2).sum() / total)
+    return share
 
 
 def speed_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -452,12 +522,15 @@ def finding_numbers(found: dict, table: pd.DataFrame, graphs: pd.DataFrame) -> d
     def opt(key, digits=0):
         return "not trained in this mode" if found.get(key) is None else interval_text(found[key], digits)
 
+
     out = {"rho_gap_mean": interval_text(found["gap_mean"], 2), "rho_gap": interval_text(found["gap"], 2),
            "rho_links": interval_text(found["links"], 2), "rho_escape": interval_text(found["escape_gap_mean"], 2),
            "halves": opt("halves"), "chain": opt("chain"), "no_links": opt("no_links"),
-           "strong": interval_text(found["strong"], 0), "runs": str(len(table)),
+           "strong": opt("strong"), "runs": str(len(table)), "seeds": str(table.seed.nunique()),
            "solved_all": f"{int(table.solve.notna().sum())} of {len(table)}",
-           "rate_error": f"{graphs_rate_error(graphs):.1e}"}
+           "rate_error": f"{graphs_rate_error(graphs):.1e}",
+           "escape_seed": f"{found['escape_shares']['seed']:.0%}", "escape_graph": f"{found['escape_shares']['graph']:.0%}",
+           "solve_seed": f"{found['solve_shares']['seed']:.0%}", "solve_graph": f"{found['solve_shares']['graph']:.0%}"}
     if "graph_share" in found:
         out["graph_share"] = interval_text(found["graph_share"], 2)
         out["reach_full"] = f"{table.reach_full.max():.0f}"
@@ -490,10 +563,10 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
     >>> rho = lambda r, lo, hi: {"rho": r, "low": lo, "high": hi}
     >>> d = lambda m, lo, hi: {"difference": m, "low": lo, "high": hi}
     >>> found = {"gap_mean": rho(-0.1, -0.5, 0.3), "links": rho(-0.6, -0.8, -0.2), "halves": d(100, -50, 300),
-    ...          "strong": d(50, -20, 200), "graph_share": {"median": 0.3, "low": 0.2, "high": 0.4}}
+    ...          "strong": d(50, -20, 200), "graph_share": {"median": 0.3, "low": 0.2, "high": 0.4}, "reach_full": 2.0}
     >>> v = verdict(found, QUICK, True)
     >>> v["verdict"].split(";")[0]
-    'Not as stated. Information reaches every expert through the shared guess whatever the graph'
+    'Not as stated. Information reaches every expert within 2 inner steps whatever the graph, through the shared guess'
     >>> v["scale"]
     'quick mode: 16 experts, N = 4, 7 graphs x 3 seeds x 1200 iterations'
     """
@@ -503,14 +576,194 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
 
     gap = found["gap_mean"]
     predicts = gap["high"] < 0
-    text = (f"{'Partly' if predicts else 'Not as stated'}. Information reaches every expert through the shared guess "
-            f"whatever the graph; the spectral gap {'goes with' if predicts else 'does not predict'} faster "
-            f"solving (rho {sign(gap, '', 2).split(' (')[0]}: {interval_text(gap, 2, brackets=False)}), "
-            f"the number of links: {sign(found['links'], 'rho')}; not strongly connected minus strongly connected, "
-            f"iterations to solve: {sign(found['strong'], 'median difference', 0)}")
+    reach = found.get("reach_full")
+    travel = ("" if reach is None else
+              f"Information reaches every expert within {reach:.0f} inner steps whatever the graph, through the shared "
+              f"guess; " if reach <= 2 else f"Some expert first hears another only at inner step {reach:.0f}; ")
+    reading = ("goes with faster solving" if predicts else "goes with slower solving" if gap["low"] > 0 else
+               "is not established to go with faster solving")
+    text = (f"{'Partly' if predicts else 'Not as stated'}. {travel}the spectral gap {reading} "
+            f"(per-seed rho {interval_text(gap, 2, brackets=False)}), "
+            f"the number of links: {sign(found['links'], 'rho')}")
+    if found.get("strong") is not None:
+        text += (f"; not strongly connected minus strongly connected, iterations to solve: "
+                 f"{sign(found['strong'], 'median difference', 0)}")
     if found.get("halves") is not None:
         text += f"; two disconnected halves minus 4 random links: {sign(found['halves'], 'median difference', 0)}"
     text += "."
     return {"verdict": text,
             "scale": f"{'quick' if quick else 'full'} mode: {size.experts} experts, N = {size.n}, "
                      f"{len(size.graphs)} graphs x {size.seeds} seeds x {size.iterations} iterations"}
+
+
+# ------------------------------------------------------------------------------------ figures
+def _colours(labels) -> dict:
+    """One colour per graph label, stable across figures (the colour-blind palette has ten;
+    the last labels of :data:`GRAPHS` share with dashes in line plots)."""
+    from badgerlib import plots
+
+    return {label: plots.PALETTE[i % len(plots.PALETTE)] for i, label in enumerate(GRAPHS) if label in set(labels)}
+
+
+def plot_graphs(size: Sizes, seed: int = 0, axes=None):
+    """Every graph of ``size`` as drawn for ``seed`` (arrows from sender to receiver), titled
+    with its label, in a grid of four columns. Returns the axes.
+
+    Example
+    -------
+    >>> len(plot_graphs(QUICK))
+    8
+    """
+    from badgerlib import plots
+
+    cols = 4
+    rows = -(-len(size.graphs) // cols)
+    if axes is None:
+        _, axes = plots.figure(ncols=cols, nrows=rows, height=1.9 * rows)
+    axes = np.atleast_1d(axes).ravel()
+    for ax, label in zip(axes, size.graphs):
+        plots.draw_graph(adjacency_of(graph_config(label, seed, size is QUICK)), ax=ax, node_size=70, arrowsize=6,
+                         labels=False)
+        ax.set_title(label, fontsize=9)
+    for ax in axes[len(size.graphs):]:
+        ax.set_axis_off()
+    return list(axes)
+
+
+def plot_spectra(size: Sizes, seed: int = 0, axes=None):
+    """The Laplacian eigenvalues of every graph of ``size`` in the complex plane: the
+    mean-aggregation Laplacian (left; what the agent's messages do, every eigenvalue in the
+    disc of radius 1 around 1) and the in-degree Laplacian (right; real axis symmetric-log).
+    Returns the axes.
+
+    Example
+    -------
+    >>> [ax.get_xscale() for ax in plot_spectra(QUICK)]
+    ['linear', 'symlog']
+    """
+    from badgerlib import plots
+
+    if axes is None:
+        _, axes = plots.figure(ncols=2, height=3.4)
+    colours = _colours(size.graphs)
+    markers = "osD^v<>phX*P"
+    for k, label in enumerate(size.graphs):
+        A = adjacency_of(graph_config(label, seed, size is QUICK))
+        for ax, normalized in zip(axes, (True, False)):
+            eig = topology.laplacian_spectrum(A, normalized)
+            ax.scatter(eig.real, eig.imag, s=22, marker=markers[k % len(markers)], facecolors="none",
+                       edgecolors=colours[label], label=label, lw=1.1)
+    circle = np.exp(1j * np.linspace(0, 2 * np.pi, 200))
+    axes[0].plot(1 + circle.real, circle.imag, color="0.7", lw=0.8, zorder=0)
+    axes[0].set(xlabel="real part", ylabel="imaginary part", title="mean aggregation  I - D⁻¹A", aspect="equal")
+    axes[1].set_xscale("symlog", linthresh=1.0)
+    axes[1].set(xlabel="real part (symmetric log)", title="in-degree  D - A")
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    return axes
+
+
+def plot_consensus(graphs: pd.DataFrame, ax=None):
+    """The consensus rate measured on each graph of :func:`graph_table` against the spectral
+    gap (both Laplacians; the identity line is the prediction), log-log; graphs that never
+    agree (gap 0) are listed in the caption, not drawn. Returns the axis.
+
+    Example
+    -------
+    >>> plot_consensus(graph_table(QUICK)).get_xscale()
+    'log'
+    """
+    from badgerlib import plots
+
+    if ax is None:
+        _, ax = plots.figure(height=3.4)
+    colours = _colours(graphs.graph)
+    g = graphs[graphs.gap > 0]
+    for _, row in g.iterrows():
+        ax.plot(row.gap, row.rate, "o", color=colours[row.graph], label=row.graph)
+        ax.plot(row.gap_mean, row.rate_mean, "s", mfc="none", color=colours[row.graph])
+    lo = min(g.gap.min(), g.gap_mean.min()) / 1.5
+    hi = max(g.gap.max(), g.gap_mean.max()) * 1.5
+    ax.plot([lo, hi], [lo, hi], color="0.5", lw=1, zorder=0)
+    ax.set(xscale="log", yscale="log", xlabel="spectral gap (smallest nonzero real part)",
+           ylabel="measured consensus rate")
+    ax.plot([], [], "o", color="0.3", label="in-degree Laplacian")
+    ax.plot([], [], "s", mfc="none", color="0.3", label="mean aggregation")
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
+    return ax
+
+
+def plot_response(responses: dict, labels, ax=None):
+    """The mean response of one expert to another's nudge over the inner steps (over ordered
+    pairs, then the median over runs), through every channel (solid) and through the graph
+    alone (dashed; from the first step anything arrives), for each graph in ``labels``; ``responses`` maps ``(graph, seed)`` to
+    :func:`perturbation_response`. Returns the axis.
+
+    Example
+    -------
+    >>> R = {"full": np.ones((4, 3, 3)), "graph": np.full((4, 3, 3), 0.5)}
+    >>> plot_response({("ring", 0): R}, ["ring"]).get_yscale()
+    'log'
+    """
+    from badgerlib import plots
+
+    if ax is None:
+        _, ax = plots.figure(height=3.2)
+    colours = _colours(labels)
+    for label in labels:
+        curves = {"full": [], "graph": []}
+        for (graph, _), R in responses.items():
+            if graph != label:
+                continue
+            off = ~np.eye(R["full"].shape[1], dtype=bool)
+            for name in curves:
+                curves[name].append(R[name][:, off].mean(axis=1))
+        if not curves["full"]:
+            continue
+        steps = np.arange(len(curves["full"][0]))
+        for name, style in (("full", "-"), ("graph", "--")):
+            y = np.median(curves[name], axis=0)
+            if (y > 0).any():
+                ax.plot(steps, np.where(y > 0, y, np.nan), style, color=colours[label],
+                        label=label if name == "full" else None)
+    ax.set_yscale("log")
+    ax.set(xlabel="inner step", ylabel="response of another expert\n(RMS change / nudge)")
+    ax.plot([], [], "-", color="0.3", label="every channel")
+    ax.plot([], [], "--", color="0.3", label="the graph alone")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    return ax
+
+
+def plot_speed(table: pd.DataFrame, axes=None):
+    """Each run's iteration to leave the zeros plateau (left) and to solve (right) against the
+    spectral gap of the mean-aggregation Laplacian of the graph it trained on (symmetric-log:
+    graphs that never agree sit at 0), one colour per graph; a run never solved is a hollow
+    marker at its length (censored). Returns the axes.
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"graph": ["ring", "no links"], "gap_mean": [0.08, 0.0], "escape": [200.0, 300.0],
+    ...                   "solve": [900.0, np.nan], "iterations": [1200, 1200]})
+    >>> [ax.get_xscale() for ax in plot_speed(t)]
+    ['symlog', 'symlog']
+    """
+    from badgerlib import plots
+
+    if axes is None:
+        _, axes = plots.figure(ncols=2, height=3.4)
+    colours = _colours(table.graph)
+    rng = np.random.default_rng(0)
+    for label, g in table.groupby("graph", sort=False):
+        x = g.gap_mean.to_numpy() * (1 + 0.04 * rng.standard_normal(len(g)))     # a little jitter
+        for ax, col in zip(axes, ("escape", "solve")):
+            y = g[col].to_numpy()
+            done = np.isfinite(y)
+            ax.plot(x[done], y[done], "o", color=colours[label], label=label if col == "solve" else None, ms=5)
+            ax.plot(x[~done], g.iterations.to_numpy()[~done], "o", mfc="none", color=colours[label], ms=5)
+    for ax, what in zip(axes, ("iteration leaving the zeros plateau", "iteration solved")):
+        ax.set_xscale("symlog", linthresh=0.05)
+        ax.set_xticks([0, 0.1, 1], ["0", "0.1", "1"])
+        ax.set_xlim(-0.01, 1.6)
+        ax.set(xlabel="spectral gap, mean aggregation", ylabel=what)
+    axes[1].plot([], [], "o", mfc="none", color="0.3", label="never (at run length)")
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    return axes
