@@ -526,7 +526,7 @@ def finding_numbers(found: dict, table: pd.DataFrame, graphs: pd.DataFrame) -> d
     out = {"rho_gap_mean": interval_text(found["gap_mean"], 2), "rho_gap": interval_text(found["gap"], 2),
            "rho_links": interval_text(found["links"], 2), "rho_escape": interval_text(found["escape_gap_mean"], 2),
            "halves": opt("halves"), "chain": opt("chain"), "no_links": opt("no_links"),
-           "strong": opt("strong"), "runs": str(len(table)), "seeds": str(table.seed.nunique()),
+           "strong": opt("strong"), "runs": str(len(table)),
            "solved_all": f"{int(table.solve.notna().sum())} of {len(table)}",
            "rate_error": f"{graphs_rate_error(graphs):.1e}",
            "escape_seed": f"{found['escape_shares']['seed']:.0%}", "escape_graph": f"{found['escape_shares']['graph']:.0%}",
