@@ -139,8 +139,8 @@ def test_findings_read_a_known_answer_and_turn_when_the_data_contradict_it():
     few = ch.findings(synthetic_table(True)[lambda t: t.seed < 3])
     assert np.isinf(few["gap_mean"]["low"]) and "too few replicates" in ch.finding_numbers(
         few, synthetic_table(True)[lambda t: t.seed < 3], ch.graph_table(ch.QUICK))["rho_gap_mean"]
-    assert ch.verdict(few, ch.QUICK, True)["verdict"].startswith("Not as stated")
-    assert ch.verdict(slow, ch.QUICK, True)["verdict"].startswith("Not as stated")
+    assert ch.verdict(few, ch.QUICK, True)["verdict"].startswith("Not reproduced")
+    assert ch.verdict(slow, ch.QUICK, True)["verdict"].startswith("Not reproduced")
     # a censored run counts at the run's length: it is never faster than a solved one
     t = synthetic_table(True)
     assert ch.censored_rank(t.solve)[t.solve.isna()].min() > ch.censored_rank(t.solve)[t.solve.notna()].max()

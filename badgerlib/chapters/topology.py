@@ -566,7 +566,7 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
     ...          "strong": d(50, -20, 200), "graph_share": {"median": 0.3, "low": 0.2, "high": 0.4}, "reach_full": 2.0}
     >>> v = verdict(found, QUICK, True)
     >>> v["verdict"].split(";")[0]
-    'Not as stated. Information reaches every expert within 2 inner steps whatever the graph, through the shared guess'
+    'Not reproduced. Information reaches every expert within 2 inner steps whatever the graph, through the shared guess'
     >>> v["scale"]
     'quick mode: 16 experts, N = 4, 7 graphs x 3 seeds x 1200 iterations'
     """
@@ -582,7 +582,7 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
               f"guess; " if reach <= 2 else f"Some expert first hears another only at inner step {reach:.0f}; ")
     reading = ("goes with faster solving" if predicts else "goes with slower solving" if gap["low"] > 0 else
                "is not established to go with faster solving")
-    text = (f"{'Partly' if predicts else 'Not as stated'}. {travel}the spectral gap {reading} "
+    text = (f"{'Partly' if predicts else 'Not reproduced'}. {travel}the spectral gap {reading} "
             f"(per-seed rho {interval_text(gap, 2, brackets=False)}), "
             f"the number of links: {sign(found['links'], 'rho')}")
     if found.get("strong") is not None:
