@@ -264,8 +264,8 @@ def shown_graphs(graphs: pd.DataFrame) -> pd.DataFrame:
     >>> [str(v) for v in shown_graphs(graph_table(QUICK)).iloc[3]]
     ['chain', '15', 'spanning tree only', 'inf', '1 / 0.952', '1 / 0.952', '1']
     """
-    def pair(a, b):
-        return f"{a:.3g} / {b:.3g}"
+    def pair(a, b):      # a rate below 1e-9 is rounding of a graph that never agrees
+        return f"{a:.3g} / {b if abs(b) >= 1e-9 else 0:.3g}"
 
     connectivity = np.where(graphs.strongly_connected, "strong",
                             np.where(graphs.spanning_tree, "spanning tree only", "no spanning tree"))
