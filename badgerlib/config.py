@@ -132,6 +132,10 @@ class MicroBadgerConfig:
     expert_ids: size K of a random ID vector per expert, redrawn (standard Gaussian) for every
         rollout and fed to the expert's gates at every step: the symmetry breaker of GoodAI's
         badger-2019 code (0, the default: none). The experts still share every weight.
+    init_scale: the scale of the initial weights: each is drawn uniformly from
+        ``[-s, s] / sqrt(hidden)`` with ``s = init_scale`` (1, the default: PyTorch's GRU
+        initialisation). Small scales start near the saddle at zero weights (saddle-to-saddle
+        dynamics).
 
     Example
     -------
@@ -155,6 +159,7 @@ class MicroBadgerConfig:
     exponential_update: bool = False
     init_noise: float = 0.1
     expert_ids: int = 0
+    init_scale: float = 1.0
 
     def __post_init__(self):
         owner = type(self).__name__
@@ -170,6 +175,7 @@ class MicroBadgerConfig:
         check_bool(owner, "exponential_update", self.exponential_update)
         check_float(owner, "init_noise", self.init_noise, 0.0, 10.0)
         check_int(owner, "expert_ids", self.expert_ids, 0, 4096)
+        check_float(owner, "init_scale", self.init_scale, 0.0, 100.0, lo_open=True)
 
 
 @register_kind

@@ -206,7 +206,7 @@ class MicroBadger(InnerLoopModel):
         self.register_buffer("indegree", self.adjacency.sum(dim=1, keepdim=True).clamp(min=1.0))
 
         task_inputs = len(config.features) + dims
-        bound = 1.0 / math.sqrt(H)
+        bound = config.init_scale / math.sqrt(H)      # 1 / sqrt(H) by default, as before
 
         def param(*shape):
             return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))

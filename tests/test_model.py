@@ -162,3 +162,27 @@ def test_first_guess_is_zeros_and_its_feedback_is_given():
 def test_adjacency_of_wrong_shape_is_refused():
     with pytest.raises(ValueError, match=r"adjacency shape = \(2, 2\): must be \(3, 3\)"):
         MicroBadger(MicroBadgerConfig(experts=3), dims=1, adjacency=np.zeros((2, 2)))
+
+
+def test_init_scale_scales_the_same_draws_and_its_default_keeps_every_hash():
+    """``init_scale`` multiplies the very draws of the default initialisation (the same seed
+    gives the same weights times the scale), and at its default of 1 a config hashes as it did
+    before the field existed, so stored runs are still found."""
+    import json
+
+    from badgerlib import RunConfig
+    from badgerlib.store import config_hash
+
+    torch.manual_seed(0)
+    plain = MicroBadger(MicroBadgerConfig(experts=3, hidden=4), dims=2)
+    torch.manual_seed(0)
+    small = MicroBadger(MicroBadgerConfig(experts=3, hidden=4, init_scale=0.01), dims=2)
+    for name, p in plain.named_parameters():
+        assert torch.allclose(dict(small.named_parameters())[name], 0.01 * p, rtol=1e-5, atol=0), name
+    data = RunConfig().to_dict()
+    assert data["model"].pop("init_scale") == 1.0
+    payload_without = json.dumps(data, sort_keys=True)
+    assert "init_scale" not in payload_without
+    assert config_hash(RunConfig()) != config_hash(RunConfig(model=MicroBadgerConfig(init_scale=0.1)))
+    with pytest.raises(ValueError, match=r"MicroBadgerConfig.init_scale = 0: must be"):
+        MicroBadgerConfig(init_scale=0)
