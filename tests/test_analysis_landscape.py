@@ -78,3 +78,25 @@ def test_bad_trajectories_are_refused():
         mean_squared_displacement(np.arange(5.0), [5])
     with pytest.raises(ValueError, match="does not move"):
         diffusion_exponent(np.zeros(100))
+
+
+def test_landscape_metrics_tell_a_smooth_bowl_from_a_rugged_one():
+    from badgerlib.analysis.landscape import (
+        correlation_length, fitness_distance_correlation, random_walk_losses,
+    )
+
+    x0 = torch.zeros(20, dtype=torch.float64)
+    bowl = lambda p: (p ** 2).sum()                                             # noqa: E731
+    rugged = lambda p: (p ** 2).sum() + 5 * torch.sin(40 * p).sum()             # noqa: E731
+    smooth_walk = random_walk_losses(bowl, x0 + 3.0, 300, 0.5)
+    rugged_walk = random_walk_losses(rugged, x0 + 3.0, 300, 0.5)
+    assert correlation_length(smooth_walk) > 10 * correlation_length(rugged_walk)
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(400, 20)) * rng.uniform(0.1, 3, size=(400, 1))
+    distances = np.linalg.norm(points, axis=1)
+    tensor = torch.tensor(points)
+    assert fitness_distance_correlation([float(bowl(p)) for p in tensor], distances) > 0.9
+    assert fitness_distance_correlation([float(rugged(p)) for p in tensor], distances) < \
+        fitness_distance_correlation([float(bowl(p)) for p in tensor], distances)
+    with pytest.raises(ValueError, match="one distance per loss"):
+        fitness_distance_correlation([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0])

@@ -11,6 +11,12 @@ Hessian-vector products, and the displacement of a trajectory against the lag.
   weights over a plateau, say) moves against the lag. MSD grows like ``lag^alpha``: alpha = 1
   for a random walk (diffusion), 2 for a directed drift (ballistic), below 1 for a walk held
   in place (a trapped or mean-reverting one).
+* :func:`random_walk_losses`, :func:`autocorrelation`, :func:`correlation_length`,
+  :func:`fitness_distance_correlation`: the landscape metrics of Malan & Engelbrecht and of
+  Bosman, Engelbrecht & Helbig: how smooth the loss is along a random walk of fixed step from
+  a point (the autocorrelation of its losses at lag 1, and the correlation length
+  ``-1 / ln |r(1)|``), and how well the distance to a reference point (a solution) predicts
+  the loss (Pearson's r of loss and distance over sampled points).
 
 Example
 -------
@@ -137,3 +143,74 @@ def diffusion_exponent(trajectory, lags=None) -> float:
     if keep.sum() < 2:
         raise ValueError("diffusion_exponent: the trajectory does not move at two lags or more; nothing to fit")
     return float(np.polyfit(np.log(np.asarray(lags)[keep]), np.log(msd[keep]), 1)[0])
+
+
+def random_walk_losses(loss_fn: Callable[[torch.Tensor], torch.Tensor], params: torch.Tensor, steps: int,
+                       step_size: float, seed: int = 0) -> np.ndarray:
+    """The loss along a random walk from ``params``: ``steps`` moves, each of length
+    ``step_size`` in a direction drawn uniformly on the sphere (seeded); returns the
+    ``steps + 1`` losses, the start's first.
+
+    Example
+    -------
+    >>> losses = random_walk_losses(lambda p: (p ** 2).sum(), torch.zeros(3, dtype=torch.float64), 4, 1.0)
+    >>> losses.shape, float(losses[0])
+    ((5,), 0.0)
+    """
+    steps = check_int("random_walk_losses", "steps", steps, 1)
+    gen = torch.Generator().manual_seed(seed)
+    x = params.detach().clone()
+    out = []
+    with torch.no_grad():
+        out.append(float(loss_fn(x)))
+        for _ in range(steps):
+            d = torch.randn(x.shape, generator=gen, dtype=torch.float64).to(x)
+            x = x + step_size * d / d.norm()
+            out.append(float(loss_fn(x)))
+    return np.asarray(out)
+
+
+def autocorrelation(series, lag: int = 1) -> float:
+    """Pearson's correlation of a series with itself ``lag`` steps later.
+
+    Example
+    -------
+    >>> round(autocorrelation(np.sin(np.linspace(0, 20, 400)), 1), 3)
+    0.999
+    """
+    x = check_array(series, "autocorrelation", "series", ndim=1, min_len=3)
+    lag = check_int("autocorrelation", "lag", lag, 1, len(x) - 2)
+    return float(np.corrcoef(x[:-lag], x[lag:])[0, 1])
+
+
+def correlation_length(series) -> float:
+    """``-1 / ln |r(1)|`` for the lag-1 :func:`autocorrelation` ``r(1)`` of the losses along a
+    random walk: how many steps the landscape stays predictable (large: smooth; near 0:
+    rugged; inf for a perfectly correlated walk).
+
+    Example
+    -------
+    >>> round(correlation_length(np.random.default_rng(0).normal(size=2000)), 2) < 0.3
+    True
+    """
+    r = abs(autocorrelation(series, 1))
+    return float("inf") if r >= 1 else (0.0 if r == 0 else float(-1.0 / np.log(r)))
+
+
+def fitness_distance_correlation(losses, distances) -> float:
+    """Pearson's r of the losses of sampled points and their distances to a reference point
+    (a known solution): near 1 when the loss falls steadily towards the solution (an easy
+    landscape for descent), near 0 or below when distance says nothing (deceptive).
+
+    Example
+    -------
+    >>> d = np.linspace(0, 3, 50)
+    >>> round(fitness_distance_correlation(d ** 2, d), 2)
+    0.97
+    """
+    losses = check_array(losses, "fitness_distance_correlation", "losses", ndim=1, min_len=3)
+    distances = check_array(distances, "fitness_distance_correlation", "distances", ndim=1, min_len=3)
+    if len(losses) != len(distances):
+        raise ValueError(f"fitness_distance_correlation: {len(losses)} losses and {len(distances)} distances; "
+                         f"give one distance per loss")
+    return float(np.corrcoef(losses, distances)[0, 1])
