@@ -144,3 +144,21 @@ def test_findings_read_a_known_answer_and_turn_when_the_data_contradict_it():
     # a censored run counts at the run's length: it is never faster than a solved one
     t = synthetic_table(True)
     assert ch.censored_rank(t.solve)[t.solve.isna()].min() > ch.censored_rank(t.solve)[t.solve.notna()].max()
+
+
+def test_the_broadcast_check_fails_for_an_agent_deaf_to_the_shared_guess():
+    """Check 4 of the chapter (every expert hears every other by step 2) is a property of the
+    agent, not of the measure: cut the task inputs (guess and feedback) out of the cell and
+    a nudge travels only along the ring, one link per step."""
+    torch.manual_seed(0)
+    model = MicroBadger(MicroBadgerConfig(experts=6, hidden=5, topology="ring"), dims=2, seed=0)
+    with torch.no_grad():
+        model.w_task.zero_()
+    game = GuessingGame(n=2)
+    gen = torch.Generator().manual_seed(0)
+    R = ch.perturbation_response(model, game, game.sample_targets(8, gen), model.initial_state(8, gen), steps=7)
+    s = ch.response_summary(R, model.adjacency.numpy())
+    assert s["reach_full"] > 2 and s["graph_exact"]     # along the ring (to a tenth of a percent), not 2
+    model.adjacency.zero_()
+    R = ch.perturbation_response(model, game, game.sample_targets(8, gen), model.initial_state(8, gen), steps=7)
+    assert np.isinf(ch.response_summary(R, model.adjacency.numpy())["reach_full"])
