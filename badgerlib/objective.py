@@ -61,3 +61,35 @@ def dimension_losses(rollout, task, loss_on: str = "all") -> torch.Tensor:
     """
     err = task.dim_error(rollout.guesses, rollout.targets[:, None, :])     # (B, S+1, N)
     return scored_steps(err, loss_on).mean(dim=(0, 1)) * (task.scale / task.dims)
+
+
+def flat_objective(model: torch.nn.Module, task, targets: torch.Tensor, noise: torch.Tensor, steps: int,
+                   loss_on: str = "all"):
+    """The objective of one fixed batch (``targets`` and the initial-state ``noise``, see
+    ``model.initial_noise``) as a function of the model's weights flattened into one vector:
+    returns ``(loss, flat)``, ``loss(flat) -> scalar`` and the model's current weights. For
+    what needs a loss of a plain vector: Hessian-vector products and Lanczos
+    (:mod:`badgerlib.analysis.landscape`), Gauss-Newton or natural-gradient steps. The
+    weights' order is ``model.named_parameters()``'s.
+
+    Example
+    -------
+    >>> from badgerlib import GuessingGame, MicroBadger, MicroBadgerConfig
+    >>> game = GuessingGame(n=2)
+    >>> model = MicroBadger(MicroBadgerConfig(experts=2, hidden=3), dims=2)
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> loss, flat = flat_objective(model, game, game.sample_targets(4, gen), model.initial_noise(4, gen), steps=3)
+    >>> flat.shape == (sum(p.numel() for p in model.parameters()),), loss(flat).shape
+    (True, torch.Size([]))
+    """
+    from torch.func import functional_call
+
+    named = [(name, p.shape, p.numel()) for name, p in model.named_parameters()]
+
+    def loss(flat: torch.Tensor) -> torch.Tensor:
+        pieces = torch.split(flat, [n for _, _, n in named])
+        params = {name: piece.view(shape) for (name, shape, _), piece in zip(named, pieces)}
+        _, feedback = functional_call(model, params, (task, targets, steps, noise))
+        return scored_steps(feedback, loss_on).mean()
+
+    return loss, torch.cat([p.detach().reshape(-1) for p in model.parameters()])

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from badgerlib import GuessingGame, MicroBadger, MicroBadgerConfig
+from badgerlib.objective import flat_objective, objective
 from badgerlib.analysis.landscape import (
     dense_hessian, diffusion_exponent, hessian_extremes, hessian_vector_product, mean_squared_displacement,
 )
@@ -24,30 +25,13 @@ def test_lanczos_reads_the_known_spectrum_of_a_quadratic_saddle():
     assert abs(v @ Q[:, 0]) == pytest.approx(1.0, abs=1e-6)
 
 
-def flat_loss(model, game, targets, noise, steps):
-    """The mean feedback of a rollout as a function of the model's weights, flattened."""
-    from torch.func import functional_call
-
-    names = [n for n, _ in model.named_parameters()]
-    shapes = [p.shape for _, p in model.named_parameters()]
-    sizes = [p.numel() for _, p in model.named_parameters()]
-
-    def loss(flat):
-        params = {n: t.view(s) for n, t, s in zip(names, torch.split(flat, sizes), shapes)}
-        _, feedback = functional_call(model, params, (game, targets, steps, noise))
-        return feedback[:, 1:].mean()
-
-    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-    return loss, flat
-
-
 def test_lanczos_matches_the_dense_hessian_of_a_small_micro_badger():
     torch.manual_seed(0)
     game = GuessingGame(n=2)
     model = MicroBadger(MicroBadgerConfig(experts=3, hidden=4, message=3, links=1), dims=2).double()
     gen = torch.Generator().manual_seed(0)
     targets = game.sample_targets(16, gen, torch.float64)
-    loss, flat = flat_loss(model, game, targets, model.initial_noise(16, gen), steps=3)
+    loss, flat = flat_objective(model, game, targets, model.initial_noise(16, gen), steps=3)
     H = dense_hessian(loss, flat)
     assert np.allclose(H, H.T, atol=1e-10)
     exact = np.linalg.eigvalsh(H)
@@ -100,3 +84,22 @@ def test_landscape_metrics_tell_a_smooth_bowl_from_a_rugged_one():
         fitness_distance_correlation([float(bowl(p)) for p in tensor], distances)
     with pytest.raises(ValueError, match="one distance per loss"):
         fitness_distance_correlation([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0])
+
+
+def test_the_flat_objective_is_the_training_objective_of_the_same_batch():
+    """Its value and gradient are those of the objective of a rollout on the same tasks and
+    initial noise, so curvature measured on it is the training loss's."""
+    torch.manual_seed(1)
+    game = GuessingGame(n=2)
+    model = MicroBadger(MicroBadgerConfig(experts=3, hidden=4), dims=2).double()
+    gen = torch.Generator().manual_seed(2)
+    targets, noise = game.sample_targets(8, gen, torch.float64), model.initial_noise(8, gen)
+    loss, flat = flat_objective(model, game, targets, noise, steps=4)
+    rollout = model.rollout(game, targets, 4, h_init=model.initial_state(8, noise=noise))
+    value = objective(rollout)
+    value.backward()
+    grad = torch.cat([p.grad.reshape(-1) for p in model.parameters()])
+    flat = flat.requires_grad_(True)
+    mine = loss(flat)
+    mine.backward()
+    assert torch.allclose(mine, value) and torch.allclose(flat.grad, grad)
