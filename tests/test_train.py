@@ -215,6 +215,7 @@ def test_fields_added_or_renamed_later_keep_the_hash_of_runs_stored_before_them(
     assert data.pop("stop_when_solved") == 0                     # added later (issue 11)
     assert data.pop("engine") == "eager"                         # added later (issue 11)
     assert data["model"].pop("expert_ids") == 0                  # added later (issue 12)
+    assert data["model"].pop("init_scale") == 1.0                # added later (issue 15)
     data["snapshots"] = data.pop("snapshot_count")                # hashed under its old name
     before = json.dumps({"results_version": store.RESULTS_VERSION, "config": data}, sort_keys=True)
     assert store.config_hash(config) == hashlib.sha256(before.encode()).hexdigest()[:16]

@@ -35,9 +35,11 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-import torch
 
 from badgerlib.checks import check_array, check_int
+
+# torch is imported inside the functions that use it: the analysis package is importable
+# without torch (tests/test_analysis_info.py checks it)
 
 
 def hessian_vector_product(loss_fn: Callable[[torch.Tensor], torch.Tensor], params: torch.Tensor,
@@ -47,6 +49,7 @@ def hessian_vector_product(loss_fn: Callable[[torch.Tensor], torch.Tensor], para
 
     Example
     -------
+    >>> import torch
     >>> x = torch.tensor([1.0, 2.0], dtype=torch.float64)
     >>> hessian_vector_product(lambda p: (p ** 3).sum(), x, torch.tensor([1.0, 0.0], dtype=torch.float64))
     tensor([6., 0.], dtype=torch.float64)
@@ -62,6 +65,7 @@ def dense_hessian(loss_fn: Callable[[torch.Tensor], torch.Tensor], params: torch
 
     Example
     -------
+    >>> import torch
     >>> dense_hessian(lambda p: p[0] * p[1], torch.zeros(2, dtype=torch.float64)).tolist()
     [[0.0, 1.0], [1.0, 0.0]]
     """
@@ -82,6 +86,7 @@ def hessian_extremes(loss_fn: Callable[[torch.Tensor], torch.Tensor], params: to
     Example: see the module docstring; ``tests/test_analysis_landscape.py`` checks it
     against the dense Hessian of a small Micro-Badger.
     """
+    import torch
     from scipy.sparse.linalg import LinearOperator, eigsh
 
     params = params.detach()
@@ -153,10 +158,13 @@ def random_walk_losses(loss_fn: Callable[[torch.Tensor], torch.Tensor], params: 
 
     Example
     -------
+    >>> import torch
     >>> losses = random_walk_losses(lambda p: (p ** 2).sum(), torch.zeros(3, dtype=torch.float64), 4, 1.0)
     >>> losses.shape, float(losses[0])
     ((5,), 0.0)
     """
+    import torch
+
     steps = check_int("random_walk_losses", "steps", steps, 1)
     gen = torch.Generator().manual_seed(seed)
     x = params.detach().clone()
