@@ -175,6 +175,20 @@ def adjacency_of(config: RunConfig) -> np.ndarray:
     return topology.build(m.topology, m.experts, m.links, config.seed)
 
 
+def graph_of(label: str, experts: int, seed: int = 0) -> np.ndarray:
+    """The graph ``label`` (a key of :data:`GRAPHS`) with ``experts`` experts as drawn for
+    ``seed``: the one a run of that graph and seed trains on (:func:`adjacency_of`).
+
+    Example
+    -------
+    >>> bool((graph_of("two halves", 16, seed=3) == adjacency_of(graph_config("two halves", seed=3))).all())
+    True
+    """
+    check_choice("graph_of", "label", label, tuple(GRAPHS))
+    family, links = GRAPHS[label]
+    return topology.build(family, experts, links, seed)
+
+
 def setup_values(quick: bool = True) -> dict:
     """The sizes the chapter's setup section shows, by glue name.
 
@@ -248,8 +262,7 @@ def graph_table(size: Sizes, seed: int = 0) -> pd.DataFrame:
     """
     rows = []
     for label in size.graphs:
-        cfg = graph_config(label, seed, size is QUICK)
-        A = adjacency_of(cfg)
+        A = graph_of(label, size.experts, seed)
         rows.append({"graph": label, "family": GRAPHS[label][0], **graph_properties(A), "gap_networkx": networkx_gap(A)})
     return pd.DataFrame(rows)
 
@@ -651,7 +664,7 @@ def plot_graphs(size: Sizes, seed: int = 0, axes=None):
         _, axes = plots.figure(ncols=cols, nrows=rows, height=1.9 * rows)
     axes = np.atleast_1d(axes).ravel()
     for ax, label in zip(axes, size.graphs):
-        plots.draw_graph(adjacency_of(graph_config(label, seed, size is QUICK)), ax=ax, node_size=70, arrowsize=6,
+        plots.draw_graph(graph_of(label, size.experts, seed), ax=ax, node_size=70, arrowsize=6,
                          labels=False)
         ax.set_title(label, fontsize=9)
     for ax in axes[len(size.graphs):]:
@@ -677,7 +690,7 @@ def plot_spectra(size: Sizes, seed: int = 0, axes=None):
     colours = _colours(size.graphs)
     markers = "osD^v<>phX*P"
     for k, label in enumerate(size.graphs):
-        A = adjacency_of(graph_config(label, seed, size is QUICK))
+        A = graph_of(label, size.experts, seed)
         for ax, normalized in zip(axes, (True, False)):
             eig = topology.laplacian_spectrum(A, normalized)
             ax.scatter(eig.real, eig.imag, s=22, marker=markers[k % len(markers)], facecolors="none",
