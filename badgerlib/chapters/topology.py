@@ -24,7 +24,7 @@ Example
 -------
 >>> size = sizes(quick=True)
 >>> size.experts, size.n, size.seeds, size.iterations
-(16, 4, 3, 1200)
+(16, 4, 2, 1200)
 >>> list(configs(quick=True))[:3]
 ['random (4 links)', 'no links', 'ring']
 """
@@ -97,7 +97,7 @@ class Sizes:
     batch: int = 32
     lr: float = 3e-3
     iterations: int = 1200
-    seeds: int = 3
+    seeds: int = 2
     graphs: tuple = ("random (4 links)", "no links", "ring", "chain", "star", "complete", "two halves")
     snapshot_every: int = 100
     probe: int = 128
@@ -105,7 +105,7 @@ class Sizes:
     eps: float = 1e-6
 
 
-#: Quick mode: seven graphs over 3 seeds at chapter 6's quick length (1200 iterations; its
+#: Quick mode: seven graphs over 2 seeds at chapter 6's quick length (1200 iterations; its
 #: pilot solved the 4-link agent at 855-1247 and the agent without links at 1190-1640, so the
 #: slower graphs are censored, not dropped). Full mode's five other graphs and ten seeds do not
 #: fit the test suite's time budget (25 minutes for the whole book).
@@ -610,7 +610,7 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
     >>> v["verdict"].split(";")[0]
     'Not reproduced. Information reaches every expert within 2 inner steps whatever the graph, through the shared guess'
     >>> v["scale"]
-    'quick mode: 16 experts, N = 4, 7 graphs x 3 seeds x 1200 iterations'
+    'quick mode: 16 experts, N = 4, 7 graphs x 2 seeds x 1200 iterations'
     """
     def sign(s, what, digits=2):
         measured = f"{what} {interval_text(s, digits, brackets=False)}"
