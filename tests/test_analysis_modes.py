@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from badgerlib import topology
-from badgerlib.analysis.modes import dmd_modes
+from badgerlib.analysis.modes import dmd_forecast, dmd_modes
 
 
 def test_dmd_recovers_the_eigenvalues_of_a_linear_system():
@@ -44,3 +44,24 @@ def test_dmd_has_no_useful_modes_for_a_random_walk():
     assert fit["reconstruction_error"] > 100 * linear["reconstruction_error"]
     with pytest.raises(ValueError, match="trajectory"):
         dmd_modes(np.zeros(10))
+
+
+@pytest.mark.filterwarnings("ignore:Input data condition number")
+def test_dmd_forecast_predicts_a_linear_system_and_not_a_random_walk():
+    """The forecast criterion: a linear system's unseen half is predicted to rounding and far
+    better than persistence; a random walk's is not (the modes fit the seen half only)."""
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    A = Q @ np.diag([0.98, 0.95, 0.9, 0.8, 0.7, 0.6]) @ Q.T
+    x = [rng.normal(size=6)]
+    for _ in range(39):
+        x.append(A @ x[-1])
+    lin = dmd_forecast(np.array(x), fit=20)
+    assert lin["reconstruction_error"] < 1e-8 and lin["forecast_error"] < 1e-6
+    assert lin["persistence_error"] > 0.1
+    walk = np.cumsum(rng.normal(size=(40, 6)), axis=0)
+    rw = dmd_forecast(walk, fit=20)
+    assert rw["forecast_error"] > 100 * lin["forecast_error"]
+    assert rw["forecast_error"] > 0.5 * rw["persistence_error"]
+    with pytest.raises(ValueError, match="fit"):
+        dmd_forecast(walk, fit=40)

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.notebooks
 
 #: Chapters that read runs another chapter trains run in that chapter's group, after it, on the
 #: same worker: they find its runs stored instead of training them twice at the same time.
-SHARES_RUNS_WITH = {"07_topology": "06_binding_information"}
+SHARES_RUNS_WITH = {"07_topology": "06_binding_information", "08_landscape": "02_plateaus"}
 
 #: Set by the controlling pytest process (tests/conftest.py) and inherited by its workers.
 SESSION = os.environ.get("BADGER_TEST_SESSION", "")

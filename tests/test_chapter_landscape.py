@@ -1,0 +1,114 @@
+"""Chapter 8's measurements on small trained agents, against exact references: the dense
+Hessian for Lanczos, identical experts for the asymmetry, known walks for the diffusion
+exponent, linear consensus for DMD."""
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from badgerlib import GuessingGame, MicroBadgerConfig, RunConfig
+from badgerlib.analysis.landscape import dense_hessian
+from badgerlib.chapters import landscape as ch
+from badgerlib.chapters import standard
+from badgerlib.objective import flat_objective
+from badgerlib.train import train
+
+SMALL = ch.Sizes(n=2, fine_seeds=1, fine_every=1, hessian_runs=1, hessian_tasks=3, k=2, tol=1e-10, walk_steps=10,
+                 fdc_points=10, dmd_steps=12, dmd_tasks=2, dmd_rank=4)
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    cfg = RunConfig(task=GuessingGame(n=2), model=MicroBadgerConfig(experts=3, hidden=4), inner_steps=3,
+                    iterations=40, batch=4, lr=1e-2, snapshot_count=41, record_states=False, seed=1)
+    return train(cfg, cache=False, progress=False)
+
+
+def test_fine_runs_train_exactly_as_chapter_2s_runs():
+    """Snapshots draw from no training stream: more of them leave the history unchanged."""
+    base = standard.standard_run(2, 0).replace(iterations=30, snapshot_count=2)
+    a = train(base, cache=False, progress=False)
+    b = train(base.replace(snapshot_count=31, record_states=False), cache=False, progress=False)
+    assert np.array_equal(a.history["loss"], b.history["loss"])
+    assert len(b.snapshots["iterations"]) == 31
+    assert ch.fine_run(1).replace(snapshot_count=16, record_states=True) == standard.standard_run(4, 1)
+
+
+def test_the_sweep_varies_one_scale_at_a_time_and_validates_it():
+    g = ch.configs(quick=True)["scale"]
+    pairs = sorted({(c.model.init_scale, c.model.init_noise) for c in g})
+    assert pairs == [(0.1, 0.1), (0.3, 0.1), (1.0, 0.01), (1.0, 0.1)]
+    with pytest.raises(ValueError, match="init_scale"):
+        ch.scale_run(0, 0.0)
+    with pytest.raises(ValueError, match="quick"):
+        ch.sizes("yes")
+
+
+def test_curvature_matches_the_dense_hessian(small_run):
+    phases = ch.snapshot_phases(small_run)
+    points = ch.curvature_points(phases).iloc[[0, -1]]
+    table = ch.curvature_table(small_run, points, SMALL)
+    targets, noise = ch.fixed_batch(small_run.config, SMALL.hessian_tasks)
+    for _, row in table.iterrows():
+        model = small_run.model_at(int(row.snapshot)).double()
+        loss, flat = flat_objective(model, small_run.config.task, targets, noise, small_run.config.inner_steps)
+        eig = np.linalg.eigvalsh(dense_hessian(loss, flat))
+        assert row.lam_min == pytest.approx(eig[0], rel=1e-6, abs=1e-9)
+        assert row.lam_max == pytest.approx(eig[-1], rel=1e-6)
+        assert row.negatives == int((eig[:SMALL.k] < -1e-3 * eig[-1]).sum())
+        for share in (row.asym_negative, row.asym_top, row.asym_random):
+            assert 0.0 <= share <= 1.0
+
+
+def test_expert_asymmetry_sees_experts_that_differ():
+    m = ch._model(standard.standard_run(2, 0)).double()
+    t, z = ch.fixed_batch(standard.standard_run(2, 0), 3, model=m)
+    d = torch.randn(sum(p.numel() for p in m.parameters()), generator=torch.Generator().manual_seed(0),
+                    dtype=torch.float64)
+    share = ch.expert_asymmetry(m, GuessingGame(n=2), t, z, 4, d)
+    assert 1e-4 < share < 1.0                           # noisy initial states: experts respond apart
+    same = dataclasses.replace(standard.standard_run(2, 0).model, init_noise=0.0, topology="complete")
+    m0 = ch._model(standard.standard_run(2, 0).replace(model=same)).double()
+    assert ch.expert_asymmetry(m0, GuessingGame(n=2), t, z, 4, d) < 1e-20
+
+
+def test_scale_slopes_read_censored_runs_as_lower_bounds():
+    t = pd.DataFrame({"seed": [0, 0, 0, 1, 1, 1], "scale": [0.1, 0.3, 1.0] * 2, "noise": 0.1,
+                      "escape": [600.0, 300.0, 100.0, 500.0, 400.0, 100.0],
+                      "censored": [True, False, False, False, False, False]})
+    s = ch.scale_slopes(t, fixed={"noise": 0.1})
+    assert s.censored.tolist() == [1, 0] and (s.slope > 0).all()
+    assert ch.scale_slopes(t, "noise").empty            # a single noise: no slope
+
+
+def test_walk_exponents_tell_drift_from_diffusion():
+    rng = np.random.default_rng(0)
+    ph = pd.DataFrame({"snapshot": range(200), "iteration": range(200), "phase": "plateau", "plateau": 0,
+                       "unsolved": 2.0, "final": False, "probe_error": np.cumsum(rng.normal(size=200))})
+    drift = np.outer(np.arange(200.0), rng.normal(size=30)) + 0.01 * rng.normal(size=(200, 30))
+
+    class R:
+        config = standard.standard_run(2)
+        snapshots = {"param.w": drift}
+
+    t = ch.walk_table(R, ph)
+    assert t.alpha_weights[0] == pytest.approx(2.0, abs=0.1)
+    assert t.alpha_shuffled[0] == pytest.approx(1.0, abs=0.25)
+    assert t.straightness[0] > 0.9
+    assert t.alpha_error[0] == pytest.approx(1.0, abs=0.25) and 0.3 < t.hurst_error[0] < 0.7
+
+
+def test_dmd_predicts_consensus_on_the_runs_graph(small_run):
+    t = ch.dmd_table(small_run, SMALL)
+    control = t[t.system == "linear consensus"]
+    assert len(control) == SMALL.dmd_tasks and (control.forecast < 1e-6).all()
+    assert (t[t.system == "inner loop"].reconstruction < 1).all()
+
+
+def test_landscape_metrics_are_finite_and_bounded(small_run):
+    points = ch.curvature_points(ch.snapshot_phases(small_run)).iloc[:2]
+    t = ch.metric_table(small_run, points, SMALL)
+    assert t.autocorr.between(-1, 1).all() and t.fdc.between(-1, 1).all()
+    assert (t.distance_to_end >= 0).all()
