@@ -100,10 +100,11 @@ def test_walk_exponents_tell_drift_from_diffusion():
     assert t.alpha_error[0] == pytest.approx(1.0, abs=0.25) and 0.3 < t.hurst_error[0] < 0.7
 
 
-def test_dmd_predicts_consensus_on_the_runs_graph(small_run):
+def test_dmd_predicts_the_linear_control_and_persistence_does_not(small_run):
     t = ch.dmd_table(small_run, SMALL)
-    control = t[t.system == "linear consensus"]
+    control = t[t.system == "linear system"]
     assert len(control) == SMALL.dmd_tasks and (control.forecast < 1e-6).all()
+    assert (control.persistence > 0.1).all()
     assert (t[t.system == "inner loop"].reconstruction < 1).all()
 
 
@@ -112,3 +113,24 @@ def test_landscape_metrics_are_finite_and_bounded(small_run):
     t = ch.metric_table(small_run, points, SMALL)
     assert t.autocorr.between(-1, 1).all() and t.fdc.between(-1, 1).all()
     assert (t.distance_to_end >= 0).all()
+
+
+def test_the_finding_checks_fail_where_they_should():
+    """The saddle check on points with no negative curvature, and the scale check on a sweep
+    whose plateau does not lengthen, read as failures (the chapter asserts exactly these)."""
+    curv = pd.DataFrame({"seed": 0, "point": ["plateau 0", "plateau 1", "plateau 2", "end"],
+                         "final": [False, False, True, True], "unsolved": [2.0, 1.0, 0.0, 0.0],
+                         "lam_min": [0.5, -1.0, 0.2, 0.2], "lam_max": 10.0, "negatives": [0, 1, 0, 0],
+                         "asym_negative": 0.1, "asym_random": 0.2})
+    curv["ratio"] = curv.lam_min / curv.lam_max
+    walks = pd.DataFrame({"alpha_weights": [1.0], "alpha_shuffled": [1.0], "straightness": [0.1], "final": [False]})
+    flat = pd.DataFrame({"seed": [0, 0, 1, 1], "scale": [0.1, 1.0] * 2, "noise": 0.1,
+                         "escape": [100.0, 120.0, 90.0, 80.0], "censored": False})
+    dmd = pd.DataFrame({"system": ["inner loop", "linear system"], "forecast": [0.1, 1e-9], "persistence": [0.5, 1.0]})
+    metrics = pd.DataFrame({"point": ["plateau 0"], "autocorr": [0.5], "fdc": [0.0]})
+    f = ch.findings(curv, walks, flat, dmd, metrics)
+    assert f["saddle_share"] == 0.5 and f["end_negative"] == 0.0
+    assert f["weight_slopes"]["share_positive"] < 1.0
+    v = ch.verdict(f, ch.QUICK, True)["verdict"]
+    assert v.startswith("Partly reproduced. Not every plateau") and "random walk" in v
+    assert ch.readings(f)["walk_reading"] == "The weights walk at random."

@@ -17,7 +17,7 @@ keep a snapshot of their weights every few iterations (:func:`fine_run`):
 * the walk: :func:`weight_trajectory`, :func:`walk_table` (the diffusion exponent of the
   weights and of the probe error over each plateau, beside the same increments shuffled);
 * DMD: :func:`dmd_table` (forecast of a trained agent's inner loop against persistence, and
-  of linear consensus on the same graph, the positive control);
+  of a linear system of as many modes, the positive control);
 * landscape metrics: :func:`metric_table` (random-walk autocorrelation of the loss and
   fitness-distance correlation around snapshots);
 * :func:`findings`, :func:`verdict` and the figures.
@@ -194,7 +194,8 @@ def setup_values(quick: bool = True) -> dict:
             "scale_seeds": size.scale_seeds, "scales": ", ".join(f"{s:g}" for s in size.scales),
             "noises": ", ".join(f"{s:g}" for s in size.noises),
             "scale_its": standard.standard_run(size.scale_n, 0, quick).iterations,
-            "weights": sum(p.numel() for p in _model(cfg).parameters())}
+            "weights": sum(p.numel() for p in _model(cfg).parameters()), "dmd_steps": size.dmd_steps,
+            "dmd_tasks": size.dmd_tasks, "dmd_rank": size.dmd_rank}
 
 
 def _model(cfg: RunConfig):
@@ -496,24 +497,33 @@ def walk_table(run, phases: pd.DataFrame, min_points: int = 30) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------- DMD
-def consensus_trajectory(adjacency: np.ndarray, steps: int, width: int, seed: int = 0) -> np.ndarray:
-    """Linear consensus on ``adjacency`` (each node takes the mean of itself and its
-    in-neighbours, the inner loop's message passing without the nonlinearity), from random
-    states of ``width`` numbers per node: ``(steps + 1, nodes * width)``. DMD must predict it.
+def linear_trajectory(width: int, steps: int, modes: int = 8, seed: int = 0) -> np.ndarray:
+    """A linear system of ``modes`` modes (pairs of slowly decaying rotations, ``|eig|`` =
+    0.97, angles from 0.1 to 1 radian per step) seen through a random ``width``-dimensional
+    projection: ``(steps + 1, width)``. Its second half keeps moving, so persistence forecasts
+    it badly, while DMD with ``modes`` modes must forecast it to rounding: the positive
+    control for the inner loop (give it the inner loop's width and DMD rank).
 
     Example
     -------
-    >>> consensus_trajectory(np.ones((3, 3)) - np.eye(3), 5, 2).shape
-    (6, 6)
+    >>> x = linear_trajectory(6, 10, modes=2)
+    >>> x.shape
+    (11, 6)
     """
-    A = np.asarray(adjacency, dtype=np.float64) + np.eye(len(adjacency))
-    P = A / A.sum(axis=1, keepdims=True)
-    x = np.random.default_rng(seed).normal(size=(len(A), width))
-    out = [x.reshape(-1)]
-    for _ in range(steps):
-        x = P @ x
-        out.append(x.reshape(-1))
-    return np.asarray(out)
+    modes = check_int("linear_trajectory", "modes", modes, 2)
+    rng = np.random.default_rng(seed)
+    pairs = modes // 2
+    angles = np.linspace(0.1, 1.0, pairs)
+    blocks = [0.97 * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) for a in angles]
+    A = np.zeros((2 * pairs, 2 * pairs))
+    for k, b in enumerate(blocks):
+        A[2 * k:2 * k + 2, 2 * k:2 * k + 2] = b
+    z = rng.normal(size=2 * pairs)
+    out = []
+    for _ in range(steps + 1):
+        out.append(z)
+        z = A @ z
+    return np.asarray(out) @ rng.normal(size=(2 * pairs, width))
 
 
 def inner_loop_trajectory(run, size: Sizes, task: int = 0, snapshot: int = -1) -> np.ndarray:
@@ -536,19 +546,19 @@ def _inner_loop_states(run, size: Sizes, snapshot: int = -1) -> np.ndarray:
 def dmd_table(run, size: Sizes, snapshot: int = -1) -> pd.DataFrame:
     """DMD (:func:`badgerlib.analysis.modes.dmd_forecast`, ``dmd_rank`` modes, fitted on the
     first half) of the inner loop of ``run`` at ``snapshot`` run for ``dmd_steps`` steps on
-    ``dmd_tasks`` probe tasks, one row per task (``system`` "inner loop"), and of linear
-    consensus on the run's graph from as many random starts (``system`` "linear consensus",
-    the positive control). Columns ``seed``, ``system``, ``task``, ``reconstruction``,
+    ``dmd_tasks`` probe tasks, one row per task (``system`` "inner loop"), and of as many
+    draws of a linear system of ``dmd_rank`` modes of the same width
+    (:func:`linear_trajectory`, ``system`` "linear system", the positive control). Columns ``seed``, ``system``, ``task``, ``reconstruction``,
     ``forecast``, ``persistence``, ``max_abs_eig``. (Computes: examples in
     ``tests/test_chapter_landscape.py``.)"""
     cfg = run.config
     hidden = _inner_loop_states(run, size, snapshot)
-    A = run.model_at(snapshot).adjacency.numpy()
+    width = hidden.shape[2] * hidden.shape[3]
     fit = size.dmd_steps // 2
     rows = []
     for b in range(size.dmd_tasks):
         for system, traj in (("inner loop", hidden[b].reshape(hidden.shape[1], -1)),
-                             ("linear consensus", consensus_trajectory(A, size.dmd_steps, hidden.shape[-1], seed=b))):
+                             ("linear system", linear_trajectory(width, size.dmd_steps, size.dmd_rank, seed=b))):
             out = dmd_forecast(traj, fit=fit, rank=size.dmd_rank)
             rows.append({"seed": cfg.seed, "system": system, "task": b, "reconstruction": out["reconstruction_error"],
                          "forecast": out["forecast_error"], "persistence": out["persistence_error"],
@@ -618,7 +628,7 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
     >>> curv["ratio"] = curv.lam_min / curv.lam_max
     >>> walks = pd.DataFrame({"alpha_weights": [1.8], "alpha_shuffled": [1.0], "straightness": [0.5], "final": [False]})
     >>> scales = pd.DataFrame({"seed": [0, 0], "scale": [0.1, 1.0], "noise": 0.1, "escape": [300.0, 100.0], "censored": False})
-    >>> dmd = pd.DataFrame({"system": ["inner loop", "linear consensus"], "forecast": [0.5, 1e-9], "persistence": [0.25, 1.0]})
+    >>> dmd = pd.DataFrame({"system": ["inner loop", "linear system"], "forecast": [0.5, 1e-9], "persistence": [0.25, 1.0]})
     >>> metrics = pd.DataFrame({"point": ["plateau 0", "transition 1"], "autocorr": [0.9, 0.8], "fdc": [0.1, 0.3]})
     >>> f = findings(curv, walks, scales, dmd, metrics)
     >>> f["saddle_share"], f["end_negative"], f["dmd_ratio"], round(f["weight_slopes"]["median"], 1)
@@ -883,13 +893,13 @@ def plot_walks(run, phases: pd.DataFrame, ax=None, min_points: int = 30):
 
 def plot_dmd(dmd_eigs: dict, dmd: pd.DataFrame, axes=None):
     """DMD eigenvalues in the complex plane (the unit circle: neither growing nor decaying)
-    for one task of the inner loop and of the consensus control (left), and each task's
+    for one task of the inner loop and of the linear control (left), and each task's
     forecast error against persistence's (right).
 
     Example
     -------
-    >>> e = {"inner loop": np.array([0.9 + 0.1j]), "linear consensus": np.array([1.0, 0.5])}
-    >>> d = pd.DataFrame({"system": ["inner loop", "linear consensus"], "forecast": [0.5, 1e-9], "persistence": [0.3, 1.0]})
+    >>> e = {"inner loop": np.array([0.9 + 0.1j]), "linear system": np.array([1.0, 0.5])}
+    >>> d = pd.DataFrame({"system": ["inner loop", "linear system"], "forecast": [0.5, 1e-9], "persistence": [0.3, 1.0]})
     >>> len(plot_dmd(e, d))
     2
     """
