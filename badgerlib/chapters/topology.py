@@ -611,6 +611,8 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
     'Not reproduced. Information reaches every expert within 2 inner steps whatever the graph, through the shared guess'
     >>> v["scale"]
     'quick mode: 16 experts, N = 4, 7 graphs x 2 seeds x 1200 iterations'
+    >>> verdict({**found, "no_links": d(148, 28, 356)}, FULL, False)["verdict"].split("; ")[-1]
+    'no links minus 4 random links: above 0 (median difference 148, 95 % interval 28 to 356).'
     """
     def sign(s, what, digits=2):
         measured = f"{what} {interval_text(s, digits, brackets=False)}"
@@ -632,6 +634,8 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
                  f"{sign(found['strong'], 'median difference', 0)}")
     if found.get("halves") is not None:
         text += f"; two disconnected halves minus 4 random links: {sign(found['halves'], 'median difference', 0)}"
+    if found.get("no_links") is not None:
+        text += f"; no links minus 4 random links: {sign(found['no_links'], 'median difference', 0)}"
     text += "."
     return {"verdict": text,
             "scale": f"{'quick' if quick else 'full'} mode: {size.experts} experts, N = {size.n}, "
