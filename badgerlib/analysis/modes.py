@@ -1,11 +1,13 @@
 """Dynamic Mode Decomposition (Schmid 2010) of a trajectory, through ``pydmd``: the linear
 operator that best maps each snapshot to the next, its eigenvalues (each mode decays, grows
-or oscillates) and how well the modes reconstruct the data.
+or oscillates) and how well the modes reconstruct the data (:func:`dmd_modes`), and how well
+modes fitted on the first part of a trajectory forecast the rest (:func:`dmd_forecast`).
 
 A system that is linear in its state (a damped oscillator, consensus on a graph) is
-reconstructed to rounding with the right eigenvalues, the positive control; a trajectory
-driven by fresh noise or by strong nonlinearity is not, and a low reconstruction error is
-what "DMD finds useful modes" means here.
+reconstructed and forecast to rounding with the right eigenvalues, the positive control; a
+trajectory driven by fresh noise or by strong nonlinearity is not. On a short trajectory
+exact DMD with as many modes as snapshots reconstructs almost anything, so there "DMD finds
+useful modes" means a forecast better than persistence, not a low reconstruction error.
 
 Example
 -------
