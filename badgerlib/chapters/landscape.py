@@ -76,6 +76,9 @@ class Sizes:
         each measured snapshot.
     dmd_steps, dmd_tasks, dmd_rank: the inner loop run for ``dmd_steps`` steps on
         ``dmd_tasks`` probe tasks; DMD fitted on the first half with ``dmd_rank`` modes.
+    plateau_window: the plateau detector's window in iterations (chapter 2's default is a
+        fiftieth of the run: 30 at quick mode's 1500 iterations, but 200 at full mode's 10000,
+        which misses plateaus shorter than 800 iterations; full mode fixes it at 50).
 
     Example
     -------
@@ -99,6 +102,7 @@ class Sizes:
     dmd_steps: int = 40
     dmd_tasks: int = 8
     dmd_rank: int = 8
+    plateau_window: int = 30
 
 
 #: Quick mode: one N = 4 run of chapter 2's quick length with a snapshot every 5 iterations,
@@ -110,7 +114,7 @@ QUICK = Sizes()
 #: second per point), and the sweep over a decade and a half at N = 3, 10 seeds.
 FULL = Sizes(n=6, fine_seeds=5, fine_every=10, hessian_runs=5, hessian_tasks=32, k=4, tol=1e-2, scale_n=3,
              scale_seeds=10, scales=(0.03, 0.1, 0.3, 1.0), noises=(0.001, 0.01, 0.1), walk_steps=200,
-             fdc_points=200, dmd_tasks=32)
+             fdc_points=200, dmd_tasks=32, plateau_window=50)
 
 
 def sizes(quick: bool = True) -> Sizes:
@@ -195,7 +199,7 @@ def setup_values(quick: bool = True) -> dict:
             "noises": ", ".join(f"{s:g}" for s in size.noises),
             "scale_its": standard.standard_run(size.scale_n, 0, quick).iterations,
             "weights": sum(p.numel() for p in _model(cfg).parameters()), "dmd_steps": size.dmd_steps,
-            "dmd_tasks": size.dmd_tasks, "dmd_rank": size.dmd_rank}
+            "dmd_tasks": size.dmd_tasks, "dmd_rank": size.dmd_rank, "plateau_window": size.plateau_window}
 
 
 def _model(cfg: RunConfig):
@@ -205,13 +209,14 @@ def _model(cfg: RunConfig):
 
 
 # ------------------------------------------------------------------ where each snapshot sits
-def snapshot_phases(run) -> pd.DataFrame:
+def snapshot_phases(run, window: int | None = None) -> pd.DataFrame:
     """One row per snapshot of ``run``: ``snapshot``, ``iteration``, ``phase`` ("plateau" or
     "transition"), ``plateau`` (its index on the plateau, else -1), ``unsolved`` (dimensions
     unsolved: the plateau's level x N on a plateau, NaN in a transition), ``final`` (on the
     plateau the run ends on) and ``probe_error`` (the error of the last guess on the fixed
     probe tasks, zeros level = 1: a measure of the weights free of batch noise). Plateaus are
-    chapter 2's (:func:`badgerlib.chapters.phases.detect_plateaus` on the history).
+    chapter 2's (:func:`badgerlib.chapters.phases.detect_plateaus` on the history, with its
+    ``window`` in iterations; None: its default).
 
     Example
     -------
@@ -225,7 +230,7 @@ def snapshot_phases(run) -> pd.DataFrame:
     """
     cfg, h = run.config, run.history
     n, T = cfg.task.n, len(h["last_error"])
-    plateaus = detect_plateaus(h["last_error"], n, cfg.task.zeros_level)
+    plateaus = detect_plateaus(h["last_error"], n, cfg.task.zeros_level, window=window)
     its = np.asarray(run.snapshots["iterations"])
     probe = np.asarray(run.snapshots["feedback"])[:, :, -1].mean(axis=1) / cfg.task.zeros_level
     rows = []
