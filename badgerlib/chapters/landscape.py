@@ -617,7 +617,8 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
     * ``asym``: median over points of the asymmetry of the most negative direction minus
       that of a random one (above 0: escape directions make the experts differ more);
     * ``weight_slopes``, ``noise_slopes``: :func:`scale_slopes` per seed with
-      :func:`sign_interval` of their median;
+      :func:`sign_interval` of their median; ``default_escape``: the median zeros-plateau
+      length at the default scales;
     * ``alpha``, ``alpha_control``, ``straightness``: median over the plateaus before the last
       of the weights' diffusion exponent, of the control's, of the straightness;
     * ``dmd_ratio``: median over tasks of forecast error / persistence error of the inner
@@ -654,6 +655,8 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
     ns = scale_slopes(scales, "noise", {"scale": 1.0}) if len(scales) else pd.DataFrame(columns=["slope"])
     inner = dmd[dmd.system == "inner loop"]
     walks = walks[~walks.final.astype(bool)]
+    default = (scales[np.isclose(scales.scale, 1.0) & np.isclose(scales.noise, default_noise)]
+               if len(scales) else scales)
     mkind = metrics.point.str.split().str[0]
     return {
         "saddle_share": neg(before_last), "end_negative": neg(end), "plateaus_tested": len(before_last),
@@ -663,6 +666,7 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
         "asym": float((curv.asym_negative - curv.asym_random).median()),
         "weight_slopes": sign_interval(ws.slope.to_numpy(dtype=float)), "weight_slope_values": ws,
         "noise_slopes": sign_interval(ns.slope.to_numpy(dtype=float)), "noise_slope_values": ns,
+        "default_escape": float(default.escape.median()) if len(default) else np.nan,
         "alpha": float(walks.alpha_weights.median()), "alpha_control": float(walks.alpha_shuffled.median()),
         "straightness": float(walks.straightness.median()),
         "dmd_ratio": float((inner.forecast / inner.persistence).median()),
@@ -712,6 +716,7 @@ def readings(found: dict) -> dict[str, str]:
     Example
     -------
     >>> f = {"saddle_share": 1.0, "end_negative": 1.0, "asym": -0.001, "alpha": 1.5, "alpha_control": 1.0,
+    ...      "default_escape": 110.0,
     ...      "noise_slopes": {"median": -1.0, "low": -np.inf, "high": np.inf, "n": 2, "share_positive": 0.5},
     ...      "weight_slopes": {"median": 86.0, "low": -np.inf, "high": np.inf, "n": 2, "share_positive": 1.0},
     ...      "fdc": {"plateau": 0.7, "transition": 0.6}, "autocorr": {"plateau": 0.98}}
@@ -720,6 +725,8 @@ def readings(found: dict) -> dict[str, str]:
     'Every plateau before the last has negative curvature, and so does the end of training.'
     >>> r["walk_reading"]
     'The weights drift; they do not walk at random.'
+    >>> r["scale_reading"].split("; ")[1][-45:]
+    '(a tenth of the default plateau): negligibly.'
     """
     saddles, end = found["saddle_share"] == 1.0, found["end_negative"] == 1.0
     curv = ("Every plateau before the last has negative curvature" if saddles
@@ -735,12 +742,23 @@ def readings(found: dict) -> dict[str, str]:
         return (s.get("share_positive", 0) in (0.0, 1.0)) if np.isinf(s["low"]) else (s["low"] > 0 or s["high"] < 0)
 
     w, z = found["weight_slopes"], found["noise_slopes"]
+    # a slope under a tenth of the default plateau per e-fold is negligible (decided with the
+    # chapter, before its full-scale runs): ten times less noise then moves the plateau by
+    # under a quarter of its length
+    margin = 0.1 * found.get("default_escape", np.nan)
+    values = found.get("noise_slope_values")
+    values = values.slope.to_numpy(dtype=float) if values is not None and len(values) else np.array([z["median"]])
+    small = (bool(np.all(np.abs(values) < margin)) if np.isinf(z["low"])
+             else bool(-margin < z["low"] and z["high"] < margin))
     w_sign = "longer" if w["median"] > 0 else "shorter"
     weights = (f"Smaller initial weights make the zeros plateau {w_sign} in every seed" if np.isinf(w["low"]) and settled(w)
                else f"Smaller initial weights make the zeros plateau {w_sign}" if settled(w)
                else "The initial weights' scale has no settled effect on the zeros plateau")
-    noise = ("the initial-state noise, which makes the experts' states differ at the start, changes it "
-             + ("consistently" if settled(z) else "by no settled amount"))
+    noise = "the initial-state noise, which makes the experts' states differ at the start, changes it "
+    if small:
+        noise += f"by less than {margin:.0f} iterations per e-fold (a tenth of the default plateau): negligibly"
+    else:
+        noise += "consistently" if settled(z) else "by no settled amount"
     fdc, ac = found["fdc"].get("plateau", np.nan), found["autocorr"].get("plateau", np.nan)
     land = ("the loss falls towards the solution around every plateau" if fdc > 0.3
             else "distance to the solution says little about the loss around a plateau")
