@@ -134,3 +134,20 @@ def test_the_finding_checks_fail_where_they_should():
     v = ch.verdict(f, ch.QUICK, True)["verdict"]
     assert v.startswith("Partly reproduced. Not every plateau") and "random walk" in v
     assert ch.readings(f)["walk_reading"] == "The weights walk at random."
+
+
+def test_dmd_of_the_weights_predicts_a_linear_walk_and_not_a_random_one():
+    rng = np.random.default_rng(1)
+    ph = pd.DataFrame({"snapshot": range(60), "iteration": range(60), "phase": "plateau", "plateau": 0,
+                       "unsolved": 2.0, "final": False, "probe_error": rng.normal(size=60)})
+
+    class Linear:
+        config = standard.standard_run(2)
+        snapshots = {"param.w": ch.linear_trajectory(40, 59, modes=4)}
+
+    class Random:
+        config = standard.standard_run(2)
+        snapshots = {"param.w": np.cumsum(rng.normal(size=(60, 40)), axis=0)}
+
+    assert ch.walk_table(Linear, ph, rank=4).dmd_weights[0] < 1e-6
+    assert ch.walk_table(Random, ph, rank=4).dmd_weights[0] > 0.5

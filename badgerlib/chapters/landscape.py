@@ -459,7 +459,7 @@ def shuffled_walk(trajectory, seed: int = 0) -> np.ndarray:
     return np.vstack([x[:1], x[:1] + np.cumsum(steps, axis=0)])
 
 
-def walk_table(run, phases: pd.DataFrame, min_points: int = 30) -> pd.DataFrame:
+def walk_table(run, phases: pd.DataFrame, min_points: int = 30, rank: int = 8) -> pd.DataFrame:
     """The walk over each plateau of ``run`` with at least ``min_points`` snapshots: the
     diffusion exponent alpha of the weights (:func:`diffusion_exponent`: 1 a random walk, 2
     a directed drift, below 1 held in place), of the random walk with the same steps
@@ -470,7 +470,9 @@ def walk_table(run, phases: pd.DataFrame, min_points: int = 30) -> pd.DataFrame:
     ``seed``, ``plateau``, ``unsolved``, ``final``, ``points``, ``start``, ``end``,
     ``alpha_weights``, ``alpha_shuffled``, ``alpha_error``, ``hurst_error``, ``straightness``
     (net displacement over path length: 1 a straight line, about ``1 / sqrt(points)`` a random
-    walk).
+    walk), ``dmd_weights`` (DMD of the weights over the plateau, ``rank`` modes fitted on its
+    first half: the second half's forecast error over persistence's; below 1 the modes
+    predict where the weights go).
 
     Example
     -------
@@ -497,8 +499,14 @@ def walk_table(run, phases: pd.DataFrame, min_points: int = 30) -> pd.DataFrame:
                      "alpha_shuffled": diffusion_exponent(shuffled_walk(w, seed=int(j))),
                      "alpha_error": diffusion_exponent(err) if np.ptp(err) > 0 else np.nan,
                      "hurst_error": hurst_exponent(np.diff(err)) if len(err) > 100 else np.nan,
-                     "straightness": float(np.linalg.norm(w[-1] - w[0]) / path) if path > 0 else np.nan})
+                     "straightness": float(np.linalg.norm(w[-1] - w[0]) / path) if path > 0 else np.nan,
+                     "dmd_weights": _forecast_ratio(w, rank)})
     return pd.DataFrame(rows)
+
+
+def _forecast_ratio(x: np.ndarray, rank: int) -> float:
+    out = dmd_forecast(x, fit=len(x) // 2, rank=rank)
+    return out["forecast_error"] / out["persistence_error"] if out["persistence_error"] > 0 else np.nan
 
 
 # ---------------------------------------------------------------------------------------- DMD
@@ -623,6 +631,7 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
       of the weights' diffusion exponent, of the control's, of the straightness;
     * ``dmd_ratio``: median over tasks of forecast error / persistence error of the inner
       loop (below 1: the modes predict); ``dmd_control``: the control's largest forecast error;
+      ``dmd_weights``: the same ratio for the weights over the plateaus before the last;
     * ``autocorr``, ``fdc``: median landscape metrics by kind of point.
 
     Example
@@ -646,10 +655,10 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
     neg = lambda t: float((t.lam_min < -1e-3 * t.lam_max).mean()) if len(t) else np.nan
     rhos = []
     for _, g in curv[kind == "plateau"].groupby("seed"):
+        # a count that never varies (every computed eigenvalue negative everywhere) has no
+        # rank correlation: the run says nothing about the prediction
         if g.unsolved.nunique() > 1 and g.negatives.nunique() > 1:
             rhos.append(float(g[["negatives", "unsolved"]].corr(method="spearman").iloc[0, 1]))
-        elif g.unsolved.nunique() > 1:
-            rhos.append(0.0)
     default_noise = scales.noise.mode().iloc[0] if len(scales) else np.nan
     ws = scale_slopes(scales, "scale", {"noise": default_noise}) if len(scales) else pd.DataFrame(columns=["slope"])
     ns = scale_slopes(scales, "noise", {"scale": 1.0}) if len(scales) else pd.DataFrame(columns=["slope"])
@@ -669,6 +678,7 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
         "default_escape": float(default.escape.median()) if len(default) else np.nan,
         "alpha": float(walks.alpha_weights.median()), "alpha_control": float(walks.alpha_shuffled.median()),
         "straightness": float(walks.straightness.median()),
+        "dmd_weights": float(walks.dmd_weights.median()) if "dmd_weights" in walks else np.nan,
         "dmd_ratio": float((inner.forecast / inner.persistence).median()),
         "dmd_control": float(dmd[dmd.system != "inner loop"].forecast.max()),
         "autocorr": metrics.groupby(mkind).autocorr.median().to_dict(),
@@ -697,12 +707,15 @@ def finding_numbers(found: dict) -> dict[str, str]:
         "saddles": f"{round(found['saddle_share'] * found['plateaus_tested'])} of {found['plateaus_tested']}",
         "end_negative": "yes" if found["end_negative"] == 1 else "no",
         "ratio_plateau": f"{found['ratio_plateau']:.3f}", "ratio_transition": f"{found['ratio_transition']:.3f}",
-        "ratio_end": f"{found['ratio_end']:.3f}", "neg_unsolved": f"{found['neg_unsolved']:.2f}",
+        "ratio_end": f"{found['ratio_end']:.3f}",
+        "neg_unsolved": ("none: the count never varied" if np.isnan(found["neg_unsolved"])
+                         else f"{found['neg_unsolved']:.2f}"),
         "asym": f"{found['asym']:+.3f}",
         "weight_slope": interval_text(found["weight_slopes"], 0), "noise_slope": interval_text(found["noise_slopes"], 0),
         "alpha": f"{found['alpha']:.2f}", "alpha_control": f"{found['alpha_control']:.2f}",
         "straightness": f"{found['straightness']:.2f}",
         "dmd_ratio": f"{found['dmd_ratio']:.2f}", "dmd_control": f"{found['dmd_control']:.1e}",
+        "dmd_weights": f"{found.get('dmd_weights', np.nan):.2f}",
         "autocorr_plateau": f"{g(found['autocorr'], 'plateau'):.3f}",
         "autocorr_transition": f"{g(found['autocorr'], 'transition'):.3f}",
         "fdc_plateau": f"{g(found['fdc'], 'plateau'):.2f}", "fdc_transition": f"{g(found['fdc'], 'transition'):.2f}",
@@ -847,6 +860,38 @@ def plot_curvature(curv: pd.DataFrame, phases: pd.DataFrame, axes=None):
     b.set(xlabel="outer iteration", ylabel="Hessian eigenvalue", title="extreme eigenvalues")
     b.legend(fontsize=7, ncol=2)
     return axes
+
+
+def plot_negatives(curv: pd.DataFrame, k: int, ax=None):
+    """The negative eigenvalues counted (of the ``k`` smallest, below -0.001 times the largest)
+    at each plateau point against the dimensions still unsolved there, one marker per run
+    (jittered); the dashed line is ``k``, the most that can be counted. The prediction: one
+    escape direction per unsolved dimension, so the count falls as dimensions are solved.
+
+    Example
+    -------
+    >>> c = pd.DataFrame({"seed": [0, 0], "point": ["plateau 0", "plateau 1"], "unsolved": [2.0, 1.0],
+    ...                   "negatives": [2, 1]})
+    >>> plot_negatives(c, 2) is not None
+    True
+    """
+    import matplotlib.pyplot as plt
+
+    from badgerlib import plots
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 3.6))
+    t = curv[curv.point.str.startswith("plateau")]
+    rng = np.random.default_rng(0)
+    for i, (seed, g) in enumerate(t.groupby("seed")):
+        ax.scatter(g.unsolved + rng.uniform(-0.12, 0.12, len(g)), g.negatives, color=plots.PALETTE[i % 10],
+                   label=f"seed {seed}")
+    top = max(float(t.unsolved.max()) if len(t) else 1.0, 1.0)
+    ax.plot([0, top], [0, top], color="0.5", lw=0.8, label="one per unsolved dimension")
+    ax.axhline(k, color="k", ls="--", lw=0.8, label=f"k = {k} (the most counted)")
+    ax.set(xlabel="dimensions unsolved on the plateau", ylabel="negative eigenvalues counted")
+    ax.legend(fontsize=7)
+    return ax
 
 
 def plot_scale(scales: pd.DataFrame, axes=None):
