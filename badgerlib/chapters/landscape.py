@@ -622,13 +622,16 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
       ``ratio_end``: median ``lam_min / lam_max`` of each kind of point;
     * ``neg_unsolved``: Spearman's rho of the negative eigenvalues counted (of the k smallest)
       and the dimensions unsolved, over the plateau points of each run (median over runs);
-    * ``asym``: median over points of the asymmetry of the most negative direction minus
-      that of a random one (above 0: escape directions make the experts differ more);
+    * ``asym``: the asymmetry of the most negative direction minus that of a random one,
+      median over each run's points, then over runs (above 0: escape directions make the
+      experts differ more); ``asym_runs``: :func:`sign_interval` of the per-run medians;
     * ``weight_slopes``, ``noise_slopes``: :func:`scale_slopes` per seed with
       :func:`sign_interval` of their median; ``default_escape``: the median zeros-plateau
       length at the default scales;
     * ``alpha``, ``alpha_control``, ``straightness``: median over the plateaus before the last
       of the weights' diffusion exponent, of the control's, of the straightness;
+      ``straightness_rw``: what a random walk of as many steps would have (about
+      ``1 / sqrt(steps)``);
     * ``dmd_ratio``: median over tasks of forecast error / persistence error of the inner
       loop (below 1: the modes predict); ``dmd_control``: the control's largest forecast error;
       ``dmd_weights``: the same ratio for the weights over the plateaus before the last;
@@ -672,12 +675,15 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
         "ratio_plateau": float(before_last.ratio.median()), "ratio_transition": float(curv[kind == "transition"].ratio.median()),
         "ratio_end": float(end.ratio.median()),
         "neg_unsolved": float(np.median(rhos)) if rhos else np.nan,
-        "asym": float((curv.asym_negative - curv.asym_random).median()),
+        # one number per run (its median over points) before the summary across runs
+        "asym_runs": sign_interval((curv.asym_negative - curv.asym_random).groupby(curv.seed).median().to_numpy()),
+        "asym": float((curv.asym_negative - curv.asym_random).groupby(curv.seed).median().median()),
         "weight_slopes": sign_interval(ws.slope.to_numpy(dtype=float)), "weight_slope_values": ws,
         "noise_slopes": sign_interval(ns.slope.to_numpy(dtype=float)), "noise_slope_values": ns,
         "default_escape": float(default.escape.median()) if len(default) else np.nan,
         "alpha": float(walks.alpha_weights.median()), "alpha_control": float(walks.alpha_shuffled.median()),
         "straightness": float(walks.straightness.median()),
+        "straightness_rw": float((1.0 / np.sqrt(walks.points - 1.0)).median()) if "points" in walks else np.nan,
         "dmd_weights": float(walks.dmd_weights.median()) if "dmd_weights" in walks else np.nan,
         "dmd_ratio": float((inner.forecast / inner.persistence).median()),
         "dmd_control": float(dmd[dmd.system != "inner loop"].forecast.max()),
@@ -714,6 +720,7 @@ def finding_numbers(found: dict) -> dict[str, str]:
         "weight_slope": interval_text(found["weight_slopes"], 0), "noise_slope": interval_text(found["noise_slopes"], 0),
         "alpha": f"{found['alpha']:.2f}", "alpha_control": f"{found['alpha_control']:.2f}",
         "straightness": f"{found['straightness']:.2f}",
+        "straightness_rw": f"{found.get('straightness_rw', np.nan):.2f}",
         "dmd_ratio": f"{found['dmd_ratio']:.2f}", "dmd_control": f"{found['dmd_control']:.1e}",
         "dmd_weights": f"{found.get('dmd_weights', np.nan):.2f}",
         "autocorr_plateau": f"{g(found['autocorr'], 'plateau'):.3f}",
@@ -745,11 +752,25 @@ def readings(found: dict) -> dict[str, str]:
     curv = ("Every plateau before the last has negative curvature" if saddles
             else "Not every plateau before the last has negative curvature")
     curv += ", and so does the end of training." if end else "; the end of training has none."
-    asym = ("Escape directions do not make the experts differ more than a random direction does."
-            if found["asym"] <= 0 else "Escape directions make the experts differ more than a random direction does.")
+    runs = found.get("asym_runs", {"low": -np.inf, "high": np.inf, "share_positive": np.nan, "n": 0})
+    if np.isinf(runs["low"]):
+        agree = runs.get("share_positive") in (0.0, 1.0) and runs.get("n", 0) > 1
+        where = "in every run" if agree else "not in every run"
+    else:
+        agree = runs["low"] > 0 or runs["high"] < 0
+        where = "established over runs" if agree else "not established over runs"
+    if agree:
+        more = "more" if found["asym"] > 0 else "less"
+        asym = f"Escape directions make the experts differ {more} than a random direction does ({where})."
+    else:
+        asym = f"Escape directions make the experts differ no more than a random direction does ({where})."
     a = found["alpha"]
+    # the straightness tells a random walk with a drift from a pure one (added after the
+    # full-scale result read 1.25, inside the random-walk band, with straightness 0.35)
+    drifting = found.get("straightness", 0.0) > 2 * found.get("straightness_rw", np.inf)
     walk = ("The weights drift; they do not walk at random." if a > 1.3
-            else "The weights walk at random." if a >= 0.7 else "The weights are held in place; they do not walk at random.")
+            else ("The weights walk nearly at random, with a drift." if drifting else "The weights walk at random.")
+            if a >= 0.7 else "The weights are held in place; they do not walk at random.")
 
     def settled(s):
         return (s.get("share_positive", 0) in (0.0, 1.0)) if np.isinf(s["low"]) else (s["low"] > 0 or s["high"] < 0)
@@ -804,8 +825,10 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
         lengthens = slopes["low"] > 0
         slope_word = "established" if lengthens else "not established"
     walk = found["alpha"]
-    walk_word = ("a random walk" if 0.7 <= walk <= 1.3 else "a directed drift, not a random walk" if walk > 1.3
-                 else "held in place, not a random walk")
+    drifting = found.get("straightness", 0.0) > 2 * found.get("straightness_rw", np.inf)
+    random_walk = 0.7 <= walk <= 1.3 and not drifting
+    walk_word = ("a random walk" if random_walk else "a random walk with a drift" if 0.7 <= walk <= 1.3
+                 else "a directed drift, not a random walk" if walk > 1.3 else "held in place, not a random walk")
     parts = [
         ("every plateau before the last is a saddle" if saddles else "not every plateau is a saddle")
         + (" but the end of training has negative curvature too (a finite batch's objective)" if found["end_negative"] == 1
@@ -815,7 +838,7 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
         ("the inner loop's DMD modes forecast it better than persistence" if found["dmd_ratio"] < 1
          else "the inner loop's DMD modes forecast it worse than persistence: no useful modes"),
     ]
-    agree = [saddles, lengthens, 0.7 <= walk <= 1.3, found["dmd_ratio"] >= 1]
+    agree = [saddles, lengthens, random_walk, found["dmd_ratio"] >= 1]
     head = "Reproduced" if all(agree) else "Not reproduced" if not any(agree) else "Partly reproduced"
     mode = "quick" if quick else "full"
     runs = f"{size.fine_seeds} run" + ("s" if size.fine_seeds > 1 else "")
