@@ -753,8 +753,10 @@ def readings(found: dict) -> dict[str, str]:
             else "Not every plateau before the last has negative curvature")
     curv += ", and so does the end of training." if end else "; the end of training has none."
     runs = found.get("asym_runs", {"low": -np.inf, "high": np.inf, "share_positive": np.nan, "n": 0})
-    if np.isinf(runs["low"]):
-        agree = runs.get("share_positive") in (0.0, 1.0) and runs.get("n", 0) > 1
+    if runs.get("n", 0) < 2:
+        agree, where = False, "one run: nothing to compare across runs"
+    elif np.isinf(runs["low"]):
+        agree = runs.get("share_positive") in (0.0, 1.0)
         where = "in every run" if agree else "not in every run"
     else:
         agree = runs["low"] > 0 or runs["high"] < 0
