@@ -84,12 +84,35 @@ def flat_objective(model: torch.nn.Module, task, targets: torch.Tensor, noise: t
     """
     from torch.func import functional_call
 
-    named = [(name, p.shape, p.numel()) for name, p in model.named_parameters()]
-
     def loss(flat: torch.Tensor) -> torch.Tensor:
-        pieces = torch.split(flat, [n for _, _, n in named])
-        params = {name: piece.view(shape) for (name, shape, _), piece in zip(named, pieces)}
-        _, feedback = functional_call(model, params, (task, targets, steps, noise))
+        _, feedback = functional_call(model, unflatten(model, flat), (task, targets, steps, noise))
         return scored_steps(feedback, loss_on).mean()
 
-    return loss, torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    return loss, flatten(model)
+
+
+def flatten(model: torch.nn.Module) -> torch.Tensor:
+    """The model's weights as one detached vector, in ``named_parameters`` order.
+
+    Example
+    -------
+    >>> flatten(torch.nn.Linear(2, 3)).shape
+    torch.Size([9])
+    """
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+
+def unflatten(model: torch.nn.Module, flat: torch.Tensor, prefix: str = "") -> dict[str, torch.Tensor]:
+    """The inverse of :func:`flatten`: ``flat`` cut into the model's parameters by name (each
+    name after ``prefix``), views of ``flat``, so that derivatives with respect to ``flat``
+    flow through ``torch.func.functional_call(model, unflatten(model, flat), ...)``.
+
+    Example
+    -------
+    >>> lin = torch.nn.Linear(2, 3)
+    >>> {k: tuple(v.shape) for k, v in unflatten(lin, flatten(lin)).items()}
+    {'weight': (3, 2), 'bias': (3,)}
+    """
+    named = [(prefix + name, p.shape, p.numel()) for name, p in model.named_parameters()]
+    pieces = torch.split(flat, [n for _, _, n in named])
+    return {name: piece.view(shape) for (name, shape, _), piece in zip(named, pieces)}

@@ -153,17 +153,20 @@ class Run:
         model.load_state_dict(state)
         return model.to(device).eval()
 
-    def states_at(self, snapshot: int, device: str = "cpu", batch: int | None = None) -> Rollout:
+    def states_at(self, snapshot: int, device: str = "cpu", batch: int | None = None,
+                  steps: int | None = None) -> Rollout:
         """The recorded rollout (states, outputs, guesses, feedback) of snapshot number
         ``snapshot`` on the probe tasks, recomputed from the weights stored with it: the same
         numbers as ``snapshots["hidden"][snapshot]`` etc. of a run with ``record_states=True``,
         and the way to get them when the run was trained with ``record_states=False``.
         ``batch`` rolls out on that many probe tasks instead (the same ones at every snapshot;
-        :func:`probe_inputs`), for estimators that need more samples."""
+        :func:`probe_inputs`), for estimators that need more samples; ``steps`` runs the inner
+        loop that many steps instead of the trained ``inner_steps`` (its dynamics beyond)."""
         model = self.model_at(snapshot, device)
         targets, h_init = probe_inputs(model, self.config, device, batch)
+        steps = self.config.inner_steps if steps is None else check_int("states_at", "steps", steps, 1)
         with torch.no_grad():
-            return model.rollout(self.config.task, targets, self.config.inner_steps, h_init=h_init, record=True)
+            return model.rollout(self.config.task, targets, steps, h_init=h_init, record=True)
 
     def rollout(self, batch: int = 1000, seed: int | None = None, steps: int | None = None,
                 record: bool = False, device: str = "cpu") -> Rollout:

@@ -52,6 +52,11 @@ def test_states_at_recomputes_what_record_states_would_have_stored(tmp_path):
     states = dropped.states_at(1)
     assert tuple(states.hidden.shape) == (3, 3, 2, 4)
     assert np.allclose(states.hidden.numpy(), kept.snapshots["hidden"][1], atol=1e-6)
+    longer = dropped.states_at(1, steps=7)                  # the same loop, run past its training
+    assert tuple(longer.hidden.shape) == (3, 8, 2, 4)
+    assert torch.equal(longer.hidden[:, :3], states.hidden)
+    with pytest.raises(ValueError, match="steps"):
+        dropped.states_at(1, steps=0)
 
 
 def test_an_unregistered_model_config_is_a_clear_error():
