@@ -13,6 +13,7 @@ from badgerlib.analysis.landscape import dense_hessian
 from badgerlib.chapters import landscape as ch
 from badgerlib.chapters import standard
 from badgerlib.objective import flat_objective
+from badgerlib.run import build_model
 from badgerlib.train import train
 
 SMALL = ch.Sizes(n=2, fine_seeds=1, fine_every=1, hessian_runs=1, hessian_tasks=3, k=2, tol=1e-10, walk_steps=10,
@@ -63,14 +64,14 @@ def test_curvature_matches_the_dense_hessian(small_run):
 
 
 def test_expert_asymmetry_sees_experts_that_differ():
-    m = ch._model(standard.standard_run(2, 0)).double()
+    m = build_model(standard.standard_run(2, 0)).double()
     t, z = ch.fixed_batch(standard.standard_run(2, 0), 3, model=m)
     d = torch.randn(sum(p.numel() for p in m.parameters()), generator=torch.Generator().manual_seed(0),
                     dtype=torch.float64)
     share = ch.expert_asymmetry(m, GuessingGame(n=2), t, z, 4, d)
     assert 1e-4 < share < 1.0                           # noisy initial states: experts respond apart
     same = dataclasses.replace(standard.standard_run(2, 0).model, init_noise=0.0, topology="complete")
-    m0 = ch._model(standard.standard_run(2, 0).replace(model=same)).double()
+    m0 = build_model(standard.standard_run(2, 0).replace(model=same)).double()
     assert ch.expert_asymmetry(m0, GuessingGame(n=2), t, z, 4, d) < 1e-20
 
 

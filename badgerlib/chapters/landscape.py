@@ -50,7 +50,8 @@ from badgerlib.chapters.phases import detect_plateaus
 from badgerlib.chapters.standard import solve_iteration
 from badgerlib.checks import check_int
 from badgerlib.config import RunConfig
-from badgerlib.objective import flat_objective
+from badgerlib.objective import flat_objective, flatten, unflatten
+from badgerlib.run import build_model
 
 #: Seed offset of the fixed batch the Hessians and landscape metrics are computed on (apart
 #: from the training and probe streams).
@@ -198,14 +199,8 @@ def setup_values(quick: bool = True) -> dict:
             "scale_seeds": size.scale_seeds, "scales": ", ".join(f"{s:g}" for s in size.scales),
             "noises": ", ".join(f"{s:g}" for s in size.noises),
             "scale_its": standard.standard_run(size.scale_n, 0, quick).iterations,
-            "weights": sum(p.numel() for p in _model(cfg).parameters()), "dmd_steps": size.dmd_steps,
+            "weights": sum(p.numel() for p in build_model(cfg).parameters()), "dmd_steps": size.dmd_steps,
             "dmd_tasks": size.dmd_tasks, "dmd_rank": size.dmd_rank, "plateau_window": size.plateau_window}
-
-
-def _model(cfg: RunConfig):
-    from badgerlib.run import build_model
-
-    return build_model(cfg)
 
 
 # ------------------------------------------------------------------ where each snapshot sits
@@ -283,7 +278,7 @@ def fixed_batch(config: RunConfig, tasks: int, model=None, dtype=torch.float64):
     (torch.Size([4, 4]), torch.Size([4, 8, 32]), torch.float64)
     """
     tasks = check_int("fixed_batch", "tasks", tasks, 1)
-    model = _model(config) if model is None else model
+    model = build_model(config) if model is None else model
     gen = torch.Generator().manual_seed(BATCH_SEED + config.seed)
     targets = config.task.sample_targets(tasks, gen).to(dtype)
     noise = model.initial_noise(tasks, gen).to(dtype)
@@ -325,13 +320,10 @@ def expert_asymmetry(model, task, targets: torch.Tensor, noise: torch.Tensor, st
     from torch.func import functional_call, jvp
 
     wrapper = _States(model)
-    named = [(f"m.{name}", p.shape, p.numel()) for name, p in model.named_parameters()]
-    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    flat = flatten(model)
 
     def states(x):
-        pieces = torch.split(x, [k for _, _, k in named])
-        params = {name: piece.view(shape) for (name, shape, _), piece in zip(named, pieces)}
-        return functional_call(wrapper, params, (task, targets, steps, noise))
+        return functional_call(wrapper, unflatten(model, x, prefix="m."), (task, targets, steps, noise))
 
     _, dh = jvp(states, (flat,), (direction.to(flat),))
     total = float((dh ** 2).sum())
@@ -539,33 +531,17 @@ def linear_trajectory(width: int, steps: int, modes: int = 8, seed: int = 0) -> 
     return np.asarray(out) @ rng.normal(size=(2 * pairs, width))
 
 
-def inner_loop_trajectory(run, size: Sizes, task: int = 0, snapshot: int = -1) -> np.ndarray:
-    """Every expert's state over ``dmd_steps`` inner steps of ``run`` at ``snapshot`` on probe
-    task ``task``, flattened: ``(dmd_steps + 1, experts * hidden)``. (Computes: examples in
-    ``tests/test_chapter_landscape.py``.)"""
-    return _inner_loop_states(run, size, snapshot)[task].reshape(size.dmd_steps + 1, -1)
-
-
-def _inner_loop_states(run, size: Sizes, snapshot: int = -1) -> np.ndarray:
-    from badgerlib.run import probe_inputs
-
-    model = run.model_at(snapshot)
-    targets, h_init = probe_inputs(model, run.config, batch=size.dmd_tasks)
-    with torch.no_grad():
-        r = model.rollout(run.config.task, targets, size.dmd_steps, h_init=h_init, record=True)
-    return r.hidden.double().numpy()                            # (B, S+1, E, H)
-
-
 def dmd_table(run, size: Sizes, snapshot: int = -1) -> pd.DataFrame:
     """DMD (:func:`badgerlib.analysis.modes.dmd_forecast`, ``dmd_rank`` modes, fitted on the
     first half) of the inner loop of ``run`` at ``snapshot`` run for ``dmd_steps`` steps on
     ``dmd_tasks`` probe tasks, one row per task (``system`` "inner loop"), and of as many
     draws of a linear system of ``dmd_rank`` modes of the same width
-    (:func:`linear_trajectory`, ``system`` "linear system", the positive control). Columns ``seed``, ``system``, ``task``, ``reconstruction``,
-    ``forecast``, ``persistence``, ``max_abs_eig``. (Computes: examples in
+    (:func:`linear_trajectory`, ``system`` "linear system", the positive control). Columns
+    ``seed``, ``system``, ``task``, ``reconstruction``, ``forecast``, ``persistence``,
+    ``max_abs_eig``, ``eigs`` (the DMD eigenvalues, an array). (Computes: examples in
     ``tests/test_chapter_landscape.py``.)"""
     cfg = run.config
-    hidden = _inner_loop_states(run, size, snapshot)
+    hidden = run.states_at(snapshot, batch=size.dmd_tasks, steps=size.dmd_steps).hidden.double().numpy()
     width = hidden.shape[2] * hidden.shape[3]
     fit = size.dmd_steps // 2
     rows = []
@@ -575,7 +551,7 @@ def dmd_table(run, size: Sizes, snapshot: int = -1) -> pd.DataFrame:
             out = dmd_forecast(traj, fit=fit, rank=size.dmd_rank)
             rows.append({"seed": cfg.seed, "system": system, "task": b, "reconstruction": out["reconstruction_error"],
                          "forecast": out["forecast_error"], "persistence": out["persistence_error"],
-                         "max_abs_eig": float(np.abs(out["eigs"]).max())})
+                         "max_abs_eig": float(np.abs(out["eigs"]).max()), "eigs": out["eigs"]})
     return pd.DataFrame(rows)
 
 
@@ -627,7 +603,8 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
       experts differ more); ``asym_runs``: :func:`sign_interval` of the per-run medians;
     * ``weight_slopes``, ``noise_slopes``: :func:`scale_slopes` per seed with
       :func:`sign_interval` of their median; ``default_escape``: the median zeros-plateau
-      length at the default scales;
+      length at the default scales; ``slope_large``, ``slope_small``: median per-seed slope
+      over the scales from ``middle_scale`` (the sweep's middle one) up, and down;
     * ``alpha``, ``alpha_control``, ``straightness``: median over the plateaus before the last
       of the weights' diffusion exponent, of the control's, of the straightness;
       ``straightness_rw``: what a random walk of as many steps would have (about
@@ -681,6 +658,9 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
         "weight_slopes": sign_interval(ws.slope.to_numpy(dtype=float)), "weight_slope_values": ws,
         "noise_slopes": sign_interval(ns.slope.to_numpy(dtype=float)), "noise_slope_values": ns,
         "default_escape": float(default.escape.median()) if len(default) else np.nan,
+        # the slope above and below the middle scale of the sweep: a straight line in
+        # ln(1/scale) has the same slope on both sides
+        **_half_slopes(scales, default_noise),
         "alpha": float(walks.alpha_weights.median()), "alpha_control": float(walks.alpha_shuffled.median()),
         "straightness": float(walks.straightness.median()),
         "straightness_rw": float((1.0 / np.sqrt(walks.points - 1.0)).median()) if "points" in walks else np.nan,
@@ -690,6 +670,18 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
         "autocorr": metrics.groupby(mkind).autocorr.median().to_dict(),
         "fdc": metrics.groupby(mkind).fdc.median().to_dict(),
     }
+
+
+def _half_slopes(scales: pd.DataFrame, noise: float) -> dict:
+    if not len(scales):
+        return {"slope_large": np.nan, "slope_small": np.nan, "middle_scale": np.nan}
+    grid = np.sort(scales.scale.unique())
+    middle = float(grid[len(grid) // 2])
+    t = scales[np.isclose(scales.noise, noise)]
+    large = scale_slopes(t[t.scale >= middle]).slope
+    small = scale_slopes(t[t.scale <= middle]).slope
+    return {"slope_large": float(large.median()) if len(large) else np.nan,
+            "slope_small": float(small.median()) if len(small) else np.nan, "middle_scale": middle}
 
 
 def finding_numbers(found: dict) -> dict[str, str]:
@@ -718,6 +710,8 @@ def finding_numbers(found: dict) -> dict[str, str]:
                          else f"{found['neg_unsolved']:.2f}"),
         "asym": f"{found['asym']:+.3f}",
         "weight_slope": interval_text(found["weight_slopes"], 0), "noise_slope": interval_text(found["noise_slopes"], 0),
+        "slope_large": f"{found.get('slope_large', np.nan):.0f}", "slope_small": f"{found.get('slope_small', np.nan):.0f}",
+        "middle_scale": f"{found.get('middle_scale', np.nan):g}",
         "alpha": f"{found['alpha']:.2f}", "alpha_control": f"{found['alpha_control']:.2f}",
         "straightness": f"{found['straightness']:.2f}",
         "straightness_rw": f"{found.get('straightness_rw', np.nan):.2f}",
@@ -727,6 +721,47 @@ def finding_numbers(found: dict) -> dict[str, str]:
         "autocorr_transition": f"{g(found['autocorr'], 'transition'):.3f}",
         "fdc_plateau": f"{g(found['fdc'], 'plateau'):.2f}", "fdc_transition": f"{g(found['fdc'], 'transition'):.2f}",
     }
+
+
+def settled(summary: dict, unit: str = "run") -> tuple[bool, str]:
+    """Whether a :func:`sign_interval` summary of one number per run settles its sign, and
+    how the text says so: below 6 values there is no 95 % interval, so only every value
+    having one sign settles it ("in every run"); from 6 on, an interval that excludes 0
+    ("established").
+
+    Example
+    -------
+    >>> settled(sign_interval([1.0, 2.0]), "seed"), settled(sign_interval(np.arange(-3.0, 7.0)))
+    ((True, 'in every seed'), (False, 'not established'))
+    """
+    if summary.get("n", 0) < 2:
+        return False, f"one {unit}: nothing to compare"
+    if np.isinf(summary["low"]):
+        agree = summary.get("share_positive") in (0.0, 1.0)
+        return agree, f"in every {unit}" if agree else f"not in every {unit}"
+    agree = summary["low"] > 0 or summary["high"] < 0
+    return agree, "established" if agree else "not established"
+
+
+def walk_kind(found: dict) -> str:
+    """What the weights' walk on the plateaus is, from the diffusion exponent ``alpha`` (0.7
+    to 1.3 is diffusion, decided before the runs) and the straightness against a random
+    walk's (above twice it, a drift rides on the diffusion; added after the full-scale result
+    read 1.25 with straightness 0.35, and the chapter says so): "held", "random",
+    "random with a drift" or "drift".
+
+    Example
+    -------
+    >>> walk_kind({"alpha": 1.25, "straightness": 0.35, "straightness_rw": 0.14})
+    'random with a drift'
+    """
+    a = found["alpha"]
+    if a > 1.3:
+        return "drift"
+    if a < 0.7:
+        return "held"
+    drifting = found.get("straightness", 0.0) > 2 * found.get("straightness_rw", np.inf)
+    return "random with a drift" if drifting else "random"
 
 
 def readings(found: dict) -> dict[str, str]:
@@ -752,31 +787,16 @@ def readings(found: dict) -> dict[str, str]:
     curv = ("Every plateau before the last has negative curvature" if saddles
             else "Not every plateau before the last has negative curvature")
     curv += ", and so does the end of training." if end else "; the end of training has none."
-    runs = found.get("asym_runs", {"low": -np.inf, "high": np.inf, "share_positive": np.nan, "n": 0})
-    if runs.get("n", 0) < 2:
-        agree, where = False, "one run: nothing to compare across runs"
-    elif np.isinf(runs["low"]):
-        agree = runs.get("share_positive") in (0.0, 1.0)
-        where = "in every run" if agree else "not in every run"
-    else:
-        agree = runs["low"] > 0 or runs["high"] < 0
-        where = "established over runs" if agree else "not established over runs"
+    agree, where = settled(found.get("asym_runs", {"n": 0}))
     if agree:
         more = "more" if found["asym"] > 0 else "less"
         asym = f"Escape directions make the experts differ {more} than a random direction does ({where})."
     else:
         asym = f"Escape directions make the experts differ no more than a random direction does ({where})."
-    a = found["alpha"]
-    # the straightness tells a random walk with a drift from a pure one (added after the
-    # full-scale result read 1.25, inside the random-walk band, with straightness 0.35)
-    drifting = found.get("straightness", 0.0) > 2 * found.get("straightness_rw", np.inf)
-    walk = ("The weights drift; they do not walk at random." if a > 1.3
-            else ("The weights walk nearly at random, with a drift." if drifting else "The weights walk at random.")
-            if a >= 0.7 else "The weights are held in place; they do not walk at random.")
-
-    def settled(s):
-        return (s.get("share_positive", 0) in (0.0, 1.0)) if np.isinf(s["low"]) else (s["low"] > 0 or s["high"] < 0)
-
+    walk = {"drift": "The weights drift; they do not walk at random.",
+            "random with a drift": "The weights walk nearly at random, with a drift.",
+            "random": "The weights walk at random.",
+            "held": "The weights are held in place; they do not walk at random."}[walk_kind(found)]
     w, z = found["weight_slopes"], found["noise_slopes"]
     # a slope under a tenth of the default plateau per e-fold is negligible (decided with the
     # chapter, before its full-scale runs): ten times less noise then moves the plateau by
@@ -787,14 +807,14 @@ def readings(found: dict) -> dict[str, str]:
     small = (bool(np.all(np.abs(values) < margin)) if np.isinf(z["low"])
              else bool(-margin < z["low"] and z["high"] < margin))
     w_sign = "longer" if w["median"] > 0 else "shorter"
-    weights = (f"Smaller initial weights make the zeros plateau {w_sign} in every seed" if np.isinf(w["low"]) and settled(w)
-               else f"Smaller initial weights make the zeros plateau {w_sign}" if settled(w)
+    w_settled, w_where = settled(w, "seed")
+    weights = (f"Smaller initial weights make the zeros plateau {w_sign} ({w_where})" if w_settled
                else "The initial weights' scale has no settled effect on the zeros plateau")
     noise = "the initial-state noise, which makes the experts' states differ at the start, changes it "
     if small:
         noise += f"by less than {margin:.0f} iterations per e-fold (a tenth of the default plateau): negligibly"
     else:
-        noise += "consistently" if settled(z) else "by no settled amount"
+        noise += "consistently" if settled(z, "seed")[0] else "by no settled amount"
     fdc, ac = found["fdc"].get("plateau", np.nan), found["autocorr"].get("plateau", np.nan)
     land = ("the loss falls towards the solution around every plateau" if fdc > 0.3
             else "distance to the solution says little about the loss around a plateau")
@@ -820,17 +840,13 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
     """
     saddles = found["saddle_share"] == 1.0
     slopes = found["weight_slopes"]
-    if np.isinf(slopes["low"]):
-        lengthens = slopes.get("share_positive", 0) == 1.0
-        slope_word = "in every seed" if lengthens else "not in every seed"
-    else:
-        lengthens = slopes["low"] > 0
-        slope_word = "established" if lengthens else "not established"
+    lengthens, slope_word = settled(slopes, "seed")
+    lengthens = lengthens and slopes["median"] > 0
     walk = found["alpha"]
-    drifting = found.get("straightness", 0.0) > 2 * found.get("straightness_rw", np.inf)
-    random_walk = 0.7 <= walk <= 1.3 and not drifting
-    walk_word = ("a random walk" if random_walk else "a random walk with a drift" if 0.7 <= walk <= 1.3
-                 else "a directed drift, not a random walk" if walk > 1.3 else "held in place, not a random walk")
+    kind = walk_kind(found)
+    random_walk = kind == "random"
+    walk_word = {"random": "a random walk", "random with a drift": "a random walk with a drift",
+                 "drift": "a directed drift, not a random walk", "held": "held in place, not a random walk"}[kind]
     parts = [
         ("every plateau before the last is a saddle" if saddles else "not every plateau is a saddle")
         + (" but the end of training has negative curvature too (a finite batch's objective)" if found["end_negative"] == 1
@@ -984,16 +1000,16 @@ def plot_walks(run, phases: pd.DataFrame, ax=None, min_points: int = 30):
     return ax
 
 
-def plot_dmd(dmd_eigs: dict, dmd: pd.DataFrame, axes=None):
+def plot_dmd(dmd: pd.DataFrame, axes=None):
     """DMD eigenvalues in the complex plane (the unit circle: neither growing nor decaying)
-    for one task of the inner loop and of the linear control (left), and each task's
-    forecast error against persistence's (right).
+    for the first task of the inner loop and of the linear control in a :func:`dmd_table`
+    (left), and each task's forecast error against persistence's (right).
 
     Example
     -------
-    >>> e = {"inner loop": np.array([0.9 + 0.1j]), "linear system": np.array([1.0, 0.5])}
-    >>> d = pd.DataFrame({"system": ["inner loop", "linear system"], "forecast": [0.5, 1e-9], "persistence": [0.3, 1.0]})
-    >>> len(plot_dmd(e, d))
+    >>> d = pd.DataFrame({"system": ["inner loop", "linear system"], "forecast": [0.5, 1e-9],
+    ...                   "persistence": [0.3, 1.0], "eigs": [np.array([0.9 + 0.1j]), np.array([1.0, 0.5])]})
+    >>> len(plot_dmd(d))
     2
     """
     import matplotlib.pyplot as plt
@@ -1005,7 +1021,8 @@ def plot_dmd(dmd_eigs: dict, dmd: pd.DataFrame, axes=None):
     a, b = axes
     t = np.linspace(0, 2 * np.pi, 200)
     a.plot(np.cos(t), np.sin(t), color="0.6", lw=0.8)
-    for i, (name, eigs) in enumerate(dmd_eigs.items()):
+    for i, (name, g) in enumerate(dmd.groupby("system", sort=False)):
+        eigs = g.eigs.iloc[0]
         a.scatter(np.real(eigs), np.imag(eigs), color=plots.PALETTE[i], label=name, s=25)
     a.set(xlabel="real part", ylabel="imaginary part", aspect="equal", title="DMD eigenvalues")
     a.legend(fontsize=8)
