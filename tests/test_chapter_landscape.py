@@ -10,6 +10,7 @@ import torch
 
 from badgerlib import GuessingGame, MicroBadgerConfig, RunConfig
 from badgerlib.analysis.landscape import dense_hessian
+from badgerlib.analysis.stats import sign_interval
 from badgerlib.chapters import landscape as ch
 from badgerlib.chapters import standard
 from badgerlib.objective import flat_objective
@@ -152,3 +153,26 @@ def test_dmd_of_the_weights_predicts_a_linear_walk_and_not_a_random_one():
 
     assert ch.walk_table(Linear, ph, rank=4).dmd_weights[0] < 1e-6
     assert ch.walk_table(Random, ph, rank=4).dmd_weights[0] > 0.5
+
+
+def test_the_saddle_threshold_reads_a_convex_objective_as_no_saddle():
+    """Lanczos at the chapter's quick tolerance on a positive definite quadratic (eigenvalues
+    0.01 to 5): no eigenvalue below -0.001 times the largest, so the saddle check would fail."""
+    from badgerlib.analysis.landscape import hessian_extremes
+
+    rng = np.random.default_rng(1)
+    Q, _ = np.linalg.qr(rng.normal(size=(50, 50)))
+    A = torch.tensor(Q @ np.diag(np.linspace(0.01, 5, 50)) @ Q.T)
+    ext = hessian_extremes(lambda x: 0.5 * x @ A @ x, torch.zeros(50, dtype=torch.float64), k=ch.QUICK.k,
+                           tol=ch.QUICK.tol)
+    assert not ext["smallest"][0] < -1e-3 * ext["largest"][-1]
+    assert ext["smallest"][0] == pytest.approx(0.01, rel=0.05)
+
+
+def test_the_scale_check_fails_when_the_scales_are_reversed():
+    t = pd.DataFrame({"seed": np.repeat([0, 1], 3), "scale": [0.1, 0.3, 1.0] * 2, "noise": 0.1,
+                      "escape": [378.0, 330.0, 96.0, 242.0, 276.0, 132.0], "censored": False})
+    real = sign_interval(ch.scale_slopes(t).slope.to_numpy())
+    rev = t.assign(scale=t.scale.map({0.1: 1.0, 0.3: 0.3, 1.0: 0.1}))
+    reversed_ = sign_interval(ch.scale_slopes(rev).slope.to_numpy())
+    assert real["share_positive"] == 1.0 and reversed_["share_positive"] == 0.0
