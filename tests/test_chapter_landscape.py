@@ -107,14 +107,15 @@ def test_dmd_predicts_the_linear_control_and_persistence_does_not(small_run):
     control = t[t.system == "linear system"]
     assert len(control) == SMALL.dmd_tasks and (control.forecast < 1e-6).all()
     assert (control.persistence > 0.1).all()
-    assert (t[t.system == "inner loop"].reconstruction < 1).all()
+    assert all(len(e) <= SMALL.dmd_rank for e in t.eigs)
 
 
 def test_landscape_metrics_are_finite_and_bounded(small_run):
-    points = ch.curvature_points(ch.snapshot_phases(small_run)).iloc[:2]
+    points = ch.curvature_points(ch.snapshot_phases(small_run)).iloc[[0, -1]]
     t = ch.metric_table(small_run, points, SMALL)
     assert t.autocorr.between(-1, 1).all() and t.fdc.between(-1, 1).all()
-    assert (t.distance_to_end >= 0).all()
+    start, end = t.distance_to_end
+    assert start > 0 and end == 0                       # the end is the reference point itself
 
 
 def test_the_finding_checks_fail_where_they_should():
