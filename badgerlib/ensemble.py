@@ -336,7 +336,7 @@ def _train_states(states: list[TrainingState], progress: bool, checkpoint_every:
             for i in [i for i in active if solved(states[i])]:
                 sync(i)
                 snap(i)
-                finished[i] = finish(states[i], start)
+                finished[i] = finish(states[i], start, len(states))
                 active.remove(i)
         for i in active:
             sync(i)
@@ -350,4 +350,4 @@ def _train_states(states: list[TrainingState], progress: bool, checkpoint_every:
         raise
     finally:
         bar.close()
-    return [finished[i] if i in finished else finish(states[i], start) for i in range(len(states))]
+    return [finished[i] if i in finished else finish(states[i], start, len(states)) for i in range(len(states))]

@@ -42,6 +42,9 @@ from tqdm.auto import tqdm
 from badgerlib.checks import check_int
 from badgerlib.config import RunConfig
 
+#: The most seeds :func:`sweep` trains together in one worker task by default.
+ENSEMBLE = 8
+
 
 def seeds(config: RunConfig, n: int, start: int = 0) -> list[RunConfig]:
     """``n`` copies of ``config`` with seeds ``start .. start + n - 1``.
@@ -117,17 +120,69 @@ def _train_one(config: RunConfig, runs_dir: str | None, device: str, threads: in
         return str(train(config, runs_dir=runs_dir, device=device, progress=False).path)
 
 
+def _train_group(configs: list[RunConfig], runs_dir: str | None, device: str, threads: int | None) -> list[str]:
+    """Worker entry point for configs that differ only in seed: one seed ensemble
+    (:func:`badgerlib.ensemble.train_many`); returns their directories in order."""
+    if len(configs) == 1:
+        return [_train_one(configs[0], runs_dir, device, threads)]
+    from badgerlib.ensemble import train_many
+
+    with torch_threads(threads):
+        return [str(r.path) for r in train_many(configs, runs_dir=runs_dir, device=device, progress=False)]
+
+
+def seed_groups(configs: Sequence[RunConfig], size: int) -> list[list[int]]:
+    """Indices of ``configs`` grouped by everything but the seed, each group cut into chunks of
+    at most ``size`` (spread evenly: 5 seeds at size 4 make chunks of 3 and 2), in order of
+    first appearance.
+
+    Example
+    -------
+    >>> cfgs = seeds(RunConfig(), 5) + [RunConfig(lr=0.1)]
+    >>> seed_groups(cfgs, 4)
+    [[0, 1, 2], [3, 4], [5]]
+    >>> seed_groups(cfgs, 1)
+    [[0], [1], [2], [3], [4], [5]]
+    """
+    check_int("seed_groups", "size", size, 1)
+    by_rest: dict[RunConfig, list[int]] = {}
+    for i, cfg in enumerate(configs):
+        by_rest.setdefault(cfg.replace(seed=0), []).append(i)
+    out = []
+    for members in by_rest.values():
+        chunks = math.ceil(len(members) / size)
+        out.extend(list(part) for part in _split(members, chunks))
+    return out
+
+
+def _split(items: list, parts: int) -> list[list]:
+    """``items`` in ``parts`` consecutive pieces whose lengths differ by at most one."""
+    q, r = divmod(len(items), parts)
+    bounds = [0]
+    for k in range(parts):
+        bounds.append(bounds[-1] + q + (k < r))
+    return [items[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
 def sweep(configs: Iterable[RunConfig], executor: Executor | None = None, runs_dir: str | Path | None = None,
-          device: str = "cpu", progress: bool = True, threads: int | None = 1) -> list[Path]:
+          device: str = "cpu", progress: bool = True, threads: int | None = 1,
+          ensemble: int = ENSEMBLE) -> list[Path]:
     """Train (or find stored) every config; return their run directories in the order given.
-    The runs start longest first (by outer iterations x inner steps x batch).
+    Configs that differ only in their seed train together, up to ``ensemble`` seeds in one
+    worker (:func:`badgerlib.ensemble.train_many`: each seed's numbers bit-identical to
+    training it alone, about 1.3-1.5x fewer CPU seconds per seed for chapter 2's quick agents,
+    where one seed's step is bound by per-operation overhead); ``ensemble=1`` trains one run
+    per worker task. The tasks start longest first (by outer iterations x inner steps x batch,
+    summed over the seeds of a task).
 
     Parameters
     ----------
     executor: any ``concurrent.futures.Executor``; default: a process pool with one worker per
         core. A Dask cluster: ``distributed.Client(address).get_executor()``.
     runs_dir: the run store; it must be shared by all workers.
-    threads: torch threads per run (1 avoids oversubscribing the cores; None leaves it alone).
+    threads: torch threads per worker task (1 avoids oversubscribing the cores; None leaves it
+        alone).
+    ensemble: the most seeds one worker task trains together.
 
     The examples that train live in ``tests/test_sweep.py``.
     """
@@ -135,16 +190,21 @@ def sweep(configs: Iterable[RunConfig], executor: Executor | None = None, runs_d
     for i, cfg in enumerate(configs):
         if not isinstance(cfg, RunConfig):
             raise TypeError(f"configs[{i}] = {cfg!r}: must be a RunConfig")
+    check_int("sweep", "ensemble", ensemble, 1)
     runs_dir = str(runs_dir) if runs_dir is not None else None
-    order = sorted(range(len(configs)), key=lambda i: -cost(configs[i]))
+    groups = sorted(seed_groups(configs, ensemble), key=lambda g: -sum(cost(configs[i]) for i in g))
     own = executor is None
     if own:
-        executor = ProcessPoolExecutor(max_workers=min(len(configs), os.cpu_count() or 1) or 1)
+        executor = ProcessPoolExecutor(max_workers=min(len(groups), os.cpu_count() or 1) or 1)
     try:
-        futures = {executor.submit(_train_one, configs[i], runs_dir, device, threads): i for i in order}
+        futures = {executor.submit(_train_group, [configs[i] for i in g], runs_dir, device, threads): g
+                   for g in groups}
         results: list[Path | None] = [None] * len(configs)
-        for fut in tqdm(as_completed(futures), total=len(futures), disable=not progress, desc="sweep", unit="run"):
-            results[futures[fut]] = Path(fut.result())
+        with tqdm(total=len(configs), disable=not progress, desc="sweep", unit="run") as bar:
+            for fut in as_completed(futures):
+                for i, path in zip(futures[fut], fut.result()):
+                    results[i] = Path(path)
+                bar.update(len(futures[fut]))
         return results
     finally:
         if own:

@@ -291,12 +291,15 @@ def record(state: TrainingState, rollout: Rollout, loss: float, grad_norm: float
         state.history[name][it] = value
 
 
-def finish(state: TrainingState, start: int) -> Run:
+def finish(state: TrainingState, start: int, share: int = 1) -> Run:
     """The finished :class:`Run`; stored (and its checkpoint removed) when the state has a path.
     A run that stopped before ``config.iterations`` (:func:`solved`) keeps the history of the
     iterations done, gets a last snapshot at the iteration it stopped at (when it records
-    snapshots) and ``meta["stopped_at"]``."""
-    cfg, model, session = state.config, state.model, time.perf_counter() - state.started
+    snapshots) and ``meta["stopped_at"]``. ``share``: how many seeds trained together in one
+    ensemble (:mod:`badgerlib.ensemble`); the run's ``meta["seconds"]`` is its share of their
+    wall time, so that seconds summed over runs stay the training time spent."""
+    cfg, model = state.config, state.model
+    session = (time.perf_counter() - state.started) / share
     stopped = state.done < cfg.iterations
     if stopped:
         state.history = {k: v[:state.done] for k, v in state.history.items()}
@@ -314,6 +317,8 @@ def finish(state: TrainingState, start: int) -> Run:
             "engine": state.forward.engine if state.forward is not None else cfg.engine}
     if stopped:
         meta["stopped_at"] = state.done
+    if share > 1:
+        meta["ensemble"] = share
     model_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     if state.path is not None:
         store.write_result(state.path, cfg, state.history, snapshots, model_state, meta)

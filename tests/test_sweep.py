@@ -42,9 +42,27 @@ def test_longest_runs_start_first_and_results_keep_the_given_order(tmp_path):
     configs = [BASE.replace(iterations=2), BASE.replace(iterations=8), BASE.replace(iterations=4, batch=8)]
     executor = RecordingExecutor()
     paths = sweep(configs, executor=executor, runs_dir=tmp_path, progress=False)
-    assert [c.iterations for c in executor.submitted] == [8, 4, 2]      # costs 64, 64 (ties keep order), 16
-    assert [cost(c) for c in executor.submitted] == sorted(map(cost, configs), reverse=True)
+    assert [[c.iterations for c in task] for task in executor.submitted] == [[8], [4], [2]]  # costs 64, 64 (ties keep order), 16
+    assert [cost(task[0]) for task in executor.submitted] == sorted(map(cost, configs), reverse=True)
     assert [load_run(c, tmp_path).path for c in configs] == paths
+
+
+def test_seeds_of_one_config_train_together_up_to_the_ensemble_size(tmp_path):
+    # an agent for which the vectorised gradient is bit-identical here (BASE's is too small: the
+    # ensemble would fall back to one seed at a time, tests/test_ensemble.py)
+    base = BASE.replace(model=MicroBadgerConfig(experts=4, hidden=8), batch=8)
+    configs = [base.replace(iterations=2)] + seeds(base, 5) + [base.replace(seed=9, lr=0.1)]
+    executor = RecordingExecutor()
+    paths = sweep(configs, executor=executor, runs_dir=tmp_path, progress=False, ensemble=3)
+    # the 5 seeds of base in tasks of 3 and 2 (costs summed over seeds: 288, 192), then the
+    # lone lr = 0.1 run (96), then the 2-iteration run (32)
+    assert [[c.seed for c in task] for task in executor.submitted] == [[0, 1, 2], [3, 4], [9], [0]]
+    runs = [load_run(c, tmp_path) for c in configs]
+    assert [r.path for r in runs] == paths
+    assert [r.meta.get("ensemble", 1) for r in runs] == [1, 3, 3, 3, 2, 2, 1]
+    for cfg, run in zip(configs[1:4], runs[1:4]):
+        alone = train(cfg, cache=False, progress=False)
+        assert np.array_equal(alone.history["loss"], run.history["loss"])
 
 
 def test_dask_cluster_executor(tmp_path):
