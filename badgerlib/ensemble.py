@@ -67,6 +67,33 @@ def same_but_seed(configs: Sequence[RunConfig]) -> None:
         raise ValueError(f"train_many: seeds {seeds} repeat; each seed once")
 
 
+def vectorises(config: RunConfig, device: str = "cpu", mode: str = "auto") -> bool:
+    """Whether :func:`train_many` trains seeds of ``config`` together (one vectorised step for
+    all), as far as the config tells: an inner-loop model family, the default gradient and, on
+    the CPU's exact path, a family marked ``ensemble_exact`` and the eager engine (the stacked
+    path, CUDA's default, needs Adam instead). Where this is False the seeds train one after
+    another. On the exact path :func:`train_many` still checks the batched kernels once per
+    ensemble (:func:`vmap_is_exact`).
+
+    Example
+    -------
+    >>> from badgerlib import MicroBadgerConfig
+    >>> vectorises(RunConfig()), vectorises(RunConfig(engine="compiled"))
+    (True, False)
+    >>> vectorises(RunConfig(model=MicroBadgerConfig(per_expert_readout=True)))
+    False
+    """
+    from badgerlib.run import build_model
+
+    check_choice("vectorises", "mode", mode, MODES)
+    model = build_model(config)
+    if not isinstance(model, InnerLoopModel) or config.gradient != "objective":
+        return False
+    if mode == "stacked" or (mode == "auto" and device.startswith("cuda")):
+        return config.optimizer == "adam"
+    return model.ensemble_exact and config.engine == "eager"
+
+
 def seed_draws(states: list[TrainingState]) -> tuple[torch.Tensor, torch.Tensor]:
     """Each seed's batch of targets and initial noise, drawn from its own generator in the order
     :func:`badgerlib.train.update` draws them, stacked with the seed as first axis."""

@@ -131,10 +131,12 @@ def _train_group(configs: list[RunConfig], runs_dir: str | None, device: str, th
         return [str(r.path) for r in train_many(configs, runs_dir=runs_dir, device=device, progress=False)]
 
 
-def seed_groups(configs: Sequence[RunConfig], size: int) -> list[list[int]]:
+def seed_groups(configs: Sequence[RunConfig], size: int, device: str = "cpu") -> list[list[int]]:
     """Indices of ``configs`` grouped by everything but the seed, each group cut into chunks of
     at most ``size`` (spread evenly: 5 seeds at size 4 make chunks of 3 and 2), in order of
-    first appearance.
+    first appearance. Configs whose seeds would not train vectorised on ``device``
+    (:func:`badgerlib.ensemble.vectorises`: compiled, LSTMs, ...) stay one per group, so that
+    they spread over the workers.
 
     Example
     -------
@@ -143,14 +145,18 @@ def seed_groups(configs: Sequence[RunConfig], size: int) -> list[list[int]]:
     [[0, 1, 2], [3, 4], [5]]
     >>> seed_groups(cfgs, 1)
     [[0], [1], [2], [3], [4], [5]]
+    >>> seed_groups(seeds(RunConfig(engine="compiled"), 2), 4)
+    [[0], [1]]
     """
+    from badgerlib.ensemble import vectorises
+
     check_int("seed_groups", "size", size, 1)
     by_rest: dict[RunConfig, list[int]] = {}
     for i, cfg in enumerate(configs):
         by_rest.setdefault(cfg.replace(seed=0), []).append(i)
     out = []
-    for members in by_rest.values():
-        chunks = math.ceil(len(members) / size)
+    for rest, members in by_rest.items():
+        chunks = math.ceil(len(members) / size) if vectorises(rest, device) else len(members)
         out.extend(list(part) for part in _split(members, chunks))
     return out
 
@@ -192,7 +198,7 @@ def sweep(configs: Iterable[RunConfig], executor: Executor | None = None, runs_d
             raise TypeError(f"configs[{i}] = {cfg!r}: must be a RunConfig")
     check_int("sweep", "ensemble", ensemble, 1)
     runs_dir = str(runs_dir) if runs_dir is not None else None
-    groups = sorted(seed_groups(configs, ensemble), key=lambda g: -sum(cost(configs[i]) for i in g))
+    groups = sorted(seed_groups(configs, ensemble, device), key=lambda g: -sum(cost(configs[i]) for i in g))
     own = executor is None
     if own:
         executor = ProcessPoolExecutor(max_workers=min(len(groups), os.cpu_count() or 1) or 1)
