@@ -177,3 +177,65 @@ def test_the_scale_check_fails_when_the_scales_are_reversed():
     rev = t.assign(scale=t.scale.map({0.1: 1.0, 0.3: 0.3, 1.0: 0.1}))
     reversed_ = sign_interval(ch.scale_slopes(rev).slope.to_numpy())
     assert real["share_positive"] == 1.0 and reversed_["share_positive"] == 0.0
+
+
+def test_the_small_agents_spectrum_is_the_dense_hessians_and_counts_its_negatives(small_run):
+    """spectrum_table diagonalises the whole Hessian: its extremes are Lanczos' to tolerance,
+    its counts are the eigenvalues below each level, and the negative share lies in [0, 1]."""
+    phases = ch.snapshot_phases(small_run)
+    points = ch.curvature_points(phases).iloc[[0, -1]]
+    size = dataclasses.replace(SMALL, small_tasks=SMALL.hessian_tasks, negative_level=1e-2)
+    spec = ch.spectrum_table(small_run, points, size)
+    curv = ch.curvature_table(small_run, points, SMALL)
+    weights = sum(p.numel() for p in build_model(small_run.config).parameters())
+    for (_, s), (_, c) in zip(spec.iterrows(), curv.iterrows()):
+        eig = s.eigenvalues
+        assert len(eig) == weights and np.all(np.diff(eig) >= 0)
+        assert s.lam_min == pytest.approx(c.lam_min, rel=1e-6, abs=1e-9)
+        assert s.lam_max == pytest.approx(c.lam_max, rel=1e-6)
+        assert s.negatives == int((eig < -1e-2 * eig[-1]).sum()) <= s["negatives_1e-3"]
+        assert 0.0 <= s.negative_mass <= 1.0
+
+
+def test_small_runs_are_chapter_2s_run_with_a_smaller_agent():
+    cfg = ch.small_run(3)
+    base = standard.standard_run(3, 3)
+    assert cfg.replace(model=base.model, iterations=base.iterations, snapshot_count=base.snapshot_count,
+                       record_states=base.record_states) == base
+    assert (cfg.model.experts, cfg.model.hidden, cfg.model.links) == (4, 8, 2)
+
+
+def test_the_escape_reading_follows_the_counts_and_fails_on_counts_that_do_not_fall():
+    """Counts that fall with the unsolved dimensions in every run read as falling; the same
+    counts with the unsolved labels reversed in one run of two read as not settled, and a run
+    with two plateaus says nothing."""
+    def table(counts_by_seed):
+        rows = []
+        for seed, counts in counts_by_seed.items():
+            for k, (unsolved, count) in enumerate(counts):
+                rows.append({"seed": seed, "point": f"plateau {k}", "unsolved": float(unsolved), "negatives": count})
+        return pd.DataFrame(rows)
+
+    falling = table({0: [(3, 24), (2, 4), (1, 0), (0, 0)], 1: [(3, 24), (1, 2), (0, 1)]})
+    f = ch.findings(*_empty_inputs(), spectra=falling)
+    assert f["escape_rho"]["median"] > 0.9 and f["escape_first"] == 24 and f["escape_last"] == 0.5
+    assert f["escape_end_min"] == 0.5 and f["escape_silent"] == 0
+    assert ch.readings(f)["escape_reading"] == "Escape directions fall as dimensions are solved (in every run)."
+    assert "small agent the escape directions (exact spectra) fall" in ch.verdict(f, ch.QUICK, True)["verdict"]
+    mixed = table({0: [(3, 24), (2, 4), (1, 0), (0, 0)], 1: [(0, 24), (1, 2), (3, 1)], 2: [(3, 5), (0, 0)]})
+    g = ch.findings(*_empty_inputs(), spectra=mixed)
+    assert g["escape_silent"] == 1
+    assert ch.readings(g)["escape_reading"].startswith("Escape directions do not fall consistently")
+
+
+def _empty_inputs():
+    curv = pd.DataFrame({"seed": 0, "point": ["plateau 0", "end"], "final": [False, True], "unsolved": [2.0, 0.0],
+                         "lam_min": [-1.0, 0.2], "lam_max": 10.0, "negatives": [1, 0], "asym_negative": 0.1,
+                         "asym_random": 0.2})
+    curv["ratio"] = curv.lam_min / curv.lam_max
+    walks = pd.DataFrame({"alpha_weights": [1.0], "alpha_shuffled": [1.0], "straightness": [0.1], "final": [False]})
+    scales = pd.DataFrame({"seed": [0, 0], "scale": [0.1, 1.0], "noise": 0.1, "escape": [100.0, 80.0],
+                           "censored": False})
+    dmd = pd.DataFrame({"system": ["inner loop", "linear system"], "forecast": [0.1, 1e-9], "persistence": [0.5, 1.0]})
+    metrics = pd.DataFrame({"point": ["plateau 0"], "autocorr": [0.5], "fdc": [0.0]})
+    return curv, walks, scales, dmd, metrics

@@ -6,12 +6,14 @@ plateau/saddle until it escapes"; Dynamic Mode Decomposition of the inner loop "
 modes". None of it was measured. This chapter measures each piece on Micro-Badger runs that
 keep a snapshot of their weights every few iterations (:func:`fine_run`):
 
-* runs: :func:`sizes`, :func:`fine_run`, :func:`scale_run`, :func:`configs`;
+* runs: :func:`sizes`, :func:`fine_run`, :func:`scale_run`, :func:`small_run`, :func:`configs`;
 * where each snapshot sits: :func:`snapshot_phases` (on a plateau, which one and how many
   dimensions are unsolved there, or in a transition), :func:`curvature_points`;
 * curvature: :func:`curvature_table` (the smallest and largest eigenvalues of the Hessian of
   the training objective on a fixed batch, by Lanczos, and how much the most negative
-  direction makes the experts' states differ, :func:`expert_asymmetry`);
+  direction makes the experts' states differ, :func:`expert_asymmetry`); on a small agent the
+  whole spectrum, exactly (:func:`spectrum_table`), and the escape directions counted on each
+  plateau against the dimensions still unsolved (:func:`escape_counts`);
 * initial scale: :func:`scale_table`, :func:`scale_slopes` (zeros-plateau length against
   ``ln(1/scale)`` per seed);
 * the walk: :func:`weight_trajectory`, :func:`walk_table` (the diffusion exponent of the
@@ -80,6 +82,14 @@ class Sizes:
     plateau_window: the plateau detector's window in iterations (chapter 2's default is a
         fiftieth of the run: 30 at quick mode's 1500 iterations, but 200 at full mode's 10000,
         which misses plateaus shorter than 800 iterations; full mode fixes it at 50).
+    small_n, small_experts, small_hidden, small_links, small_seeds, small_its, small_every:
+        the small agent whose whole Hessian is computed (:func:`small_run`: chapter 2's run at
+        N = ``small_n`` with that many experts, hidden units and out-links, a few hundred
+        weights), its seeds, length and snapshot spacing; ``small_tasks``: its fixed batch.
+    negative_level: an eigenvalue counts as an escape direction of the small agent below
+        ``-negative_level`` times the largest (decided before the full-scale runs, from the
+        quick runs' spectra: at 1e-3 hundreds of eigenvalues near 0 of either sign are counted
+        wherever the largest is small).
 
     Example
     -------
@@ -104,6 +114,15 @@ class Sizes:
     dmd_tasks: int = 8
     dmd_rank: int = 8
     plateau_window: int = 30
+    small_n: int = 3
+    small_experts: int = 4
+    small_hidden: int = 8
+    small_links: int = 2
+    small_seeds: int = 2
+    small_its: int = 3000
+    small_every: int = 20
+    small_tasks: int = 32
+    negative_level: float = 1e-2
 
 
 #: Quick mode: one N = 4 run of chapter 2's quick length with a snapshot every 5 iterations,
@@ -115,7 +134,7 @@ QUICK = Sizes()
 #: second per point), and the sweep over a decade and a half at N = 3, 10 seeds.
 FULL = Sizes(n=6, fine_seeds=5, fine_every=10, hessian_runs=5, hessian_tasks=32, k=4, tol=1e-2, scale_n=3,
              scale_seeds=10, scales=(0.03, 0.1, 0.3, 1.0), noises=(0.001, 0.01, 0.1), walk_steps=200,
-             fdc_points=200, dmd_tasks=32, plateau_window=50)
+             fdc_points=200, dmd_tasks=32, plateau_window=50, small_seeds=10, small_its=4000)
 
 
 def sizes(quick: bool = True) -> Sizes:
@@ -165,22 +184,46 @@ def scale_run(seed: int, scale: float = 1.0, noise: float | None = None, quick: 
     return cfg.replace(model=dataclasses.replace(cfg.model, **changes))
 
 
+def small_run(seed: int = 0, quick: bool = True) -> RunConfig:
+    """Chapter 2's standard run at N = ``small_n`` with a small agent (``small_experts``
+    experts, ``small_hidden`` hidden units, ``small_links`` out-links: a few hundred weights, so
+    that the whole Hessian can be computed and diagonalised), ``small_its`` iterations, a
+    snapshot of the weights every ``small_every``.
+
+    Example
+    -------
+    >>> cfg = small_run(0)
+    >>> cfg.task.n, cfg.model.experts, cfg.model.hidden, cfg.iterations, cfg.snapshot_count
+    (3, 4, 8, 3000, 151)
+    >>> sum(p.numel() for p in build_model(cfg).parameters())
+    683
+    """
+    size = sizes(quick)
+    cfg = standard.standard_run(size.small_n, seed, quick)
+    model = dataclasses.replace(cfg.model, experts=size.small_experts, hidden=size.small_hidden,
+                                links=size.small_links)
+    return cfg.replace(model=model, iterations=size.small_its, snapshot_count=size.small_its // size.small_every + 1,
+                       record_states=False)
+
+
 def configs(quick: bool = True) -> dict[str, list[RunConfig]]:
-    """Every run of the chapter: ``"fine"`` (:func:`fine_run` for each seed) and ``"scale"``
+    """Every run of the chapter: ``"fine"`` (:func:`fine_run` for each seed), ``"scale"``
     (:func:`scale_run` for each weight scale at the default noise, then each noise at weight
-    scale 1, seed by seed; the default pair once).
+    scale 1, seed by seed; the default pair once) and ``"small"`` (:func:`small_run` for each
+    seed).
 
     Example
     -------
     >>> g = configs(quick=True)
-    >>> len(g["fine"]), len(g["scale"])
-    (1, 8)
+    >>> len(g["fine"]), len(g["scale"]), len(g["small"])
+    (1, 8, 2)
     """
     size = sizes(quick)
     default_noise = standard.standard_run(size.scale_n, 0, quick).model.init_noise
     pairs = [(s, default_noise) for s in size.scales] + [(1.0, z) for z in size.noises if z != default_noise]
     return {"fine": [fine_run(s, quick) for s in range(size.fine_seeds)],
-            "scale": [scale_run(seed, s, z, quick) for s, z in pairs for seed in range(size.scale_seeds)]}
+            "scale": [scale_run(seed, s, z, quick) for s, z in pairs for seed in range(size.scale_seeds)],
+            "small": [small_run(s, quick) for s in range(size.small_seeds)]}
 
 
 def setup_values(quick: bool = True) -> dict:
@@ -200,7 +243,12 @@ def setup_values(quick: bool = True) -> dict:
             "noises": ", ".join(f"{s:g}" for s in size.noises),
             "scale_its": standard.standard_run(size.scale_n, 0, quick).iterations,
             "weights": sum(p.numel() for p in build_model(cfg).parameters()), "dmd_steps": size.dmd_steps,
-            "dmd_tasks": size.dmd_tasks, "dmd_rank": size.dmd_rank, "plateau_window": size.plateau_window}
+            "dmd_tasks": size.dmd_tasks, "dmd_rank": size.dmd_rank, "plateau_window": size.plateau_window,
+            "small_n": size.small_n, "small_experts": size.small_experts, "small_hidden": size.small_hidden,
+            "small_links": size.small_links, "small_seeds": size.small_seeds, "small_its": size.small_its,
+            "small_every": size.small_every, "small_tasks": size.small_tasks,
+            "small_weights": sum(p.numel() for p in build_model(small_run(0, quick)).parameters()),
+            "negative_level": f"{size.negative_level:g}"}
 
 
 # ------------------------------------------------------------------ where each snapshot sits
@@ -360,6 +408,62 @@ def curvature_table(run, points: pd.DataFrame, size: Sizes, seed: int = 0) -> pd
                      "smallest": [float(v) for v in ext["smallest"]],
                      "asym_negative": asym[0], "asym_top": asym[1], "asym_random": asym[2],
                      "products": int(ext["products"])})
+    return pd.DataFrame(rows)
+
+
+def spectrum_table(run, points: pd.DataFrame, size: Sizes) -> pd.DataFrame:
+    """The whole Hessian spectrum at each of ``points`` of a small ``run`` (:func:`small_run`):
+    the dense Hessian of the objective on a :func:`fixed_batch` of ``small_tasks`` tasks, in
+    float64 (:func:`badgerlib.analysis.landscape.dense_hessian`), diagonalised exactly.
+    Columns: those of ``points``, ``seed``, ``lam_min``, ``lam_max``, ``negatives`` (below
+    ``-negative_level`` times the largest), ``negatives_1e-3`` (below -0.001 times it, the
+    count the Lanczos table uses), ``negative_mass`` (the share of the spectrum's absolute
+    sum that is negative: a count-free measure), ``eigenvalues`` (all, ascending).
+    (Computes: examples in ``tests/test_chapter_landscape.py``.)"""
+    from badgerlib.analysis.landscape import dense_hessian
+
+    cfg = run.config
+    targets, noise = fixed_batch(cfg, size.small_tasks)
+    rows = []
+    for _, p in points.iterrows():
+        model = run.model_at(int(p.snapshot)).double()
+        loss, flat = flat_objective(model, cfg.task, targets, noise, cfg.inner_steps)
+        hess = dense_hessian(loss, flat)
+        eig = np.linalg.eigvalsh(0.5 * (hess + hess.T))
+        top = float(eig[-1])
+        rows.append({"seed": cfg.seed, **p.to_dict(), "lam_min": float(eig[0]), "lam_max": top,
+                     "negatives": int((eig < -size.negative_level * top).sum()),
+                     "negatives_1e-3": int((eig < -1e-3 * top).sum()),
+                     "negative_mass": float(np.abs(eig[eig < 0]).sum() / np.abs(eig).sum()),
+                     "eigenvalues": eig})
+    return pd.DataFrame(rows)
+
+
+def escape_counts(spectra: pd.DataFrame, column: str = "negatives") -> pd.DataFrame:
+    """One row per run of a :func:`spectrum_table`: ``plateaus`` (plateau points in it),
+    ``first`` and ``last`` (the count on its first and its last plateau) and ``rho``, Spearman's
+    rank correlation of the count ``column`` and the dimensions unsolved over its plateau
+    points: positive when escape directions fall as dimensions are solved. NaN (the run says
+    nothing) with fewer than 3 plateaus, or where the count or the unsolved dimensions never
+    change.
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"seed": [0, 0, 0, 1, 1], "point": ["plateau 0", "plateau 1", "plateau 2", "plateau 0", "end"],
+    ...                   "unsolved": [3.0, 1.0, 0.0, 3.0, 0.0], "negatives": [20, 4, 0, 9, 2]})
+    >>> escape_counts(t).to_dict("records")[0]
+    {'seed': 0, 'plateaus': 3, 'first': 20, 'last': 0, 'rho': 1.0}
+    >>> bool(np.isnan(escape_counts(t).rho.iloc[1]))
+    True
+    """
+    rows = []
+    for seed, g in spectra.groupby("seed"):
+        g = g[g.point.str.startswith("plateau")]
+        rho = np.nan
+        if len(g) >= 3 and g.unsolved.nunique() > 1 and g[column].nunique() > 1:
+            rho = float(g[[column, "unsolved"]].corr(method="spearman").iloc[0, 1])
+        rows.append({"seed": seed, "plateaus": len(g), "first": int(g[column].iloc[0]) if len(g) else -1,
+                     "last": int(g[column].iloc[-1]) if len(g) else -1, "rho": rho})
     return pd.DataFrame(rows)
 
 
@@ -589,7 +693,7 @@ def metric_table(run, points: pd.DataFrame, size: Sizes, seed: int = 0) -> pd.Da
 
 # ----------------------------------------------------------------------------- the findings
 def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd: pd.DataFrame,
-             metrics: pd.DataFrame) -> dict:
+             metrics: pd.DataFrame, spectra: pd.DataFrame | None = None) -> dict:
     """The chapter's numbers, one per run before any summary across runs:
 
     * ``saddle_share``: the share of plateaus before the last (one point each) whose smallest
@@ -612,7 +716,13 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
     * ``dmd_ratio``: median over tasks of forecast error / persistence error of the inner
       loop (below 1: the modes predict); ``dmd_control``: the control's largest forecast error;
       ``dmd_weights``: the same ratio for the weights over the plateaus before the last;
-    * ``autocorr``, ``fdc``: median landscape metrics by kind of point.
+    * ``autocorr``, ``fdc``: median landscape metrics by kind of point;
+    * with the small agent's ``spectra`` (:func:`spectrum_table`): ``escape_rho``, the
+      :func:`sign_interval` of the per-run rank correlations of escape directions and unsolved
+      dimensions (:func:`escape_counts`; runs that say nothing left out and counted in
+      ``escape_silent``); ``escape_first``, ``escape_last``: the median count on the first
+      (zeros) and the last plateau; ``escape_end_min``: the share of runs whose last
+      plateau, with every dimension solved, has no escape direction (a minimum).
 
     Example
     -------
@@ -647,7 +757,20 @@ def findings(curv: pd.DataFrame, walks: pd.DataFrame, scales: pd.DataFrame, dmd:
     default = (scales[np.isclose(scales.scale, 1.0) & np.isclose(scales.noise, default_noise)]
                if len(scales) else scales)
     mkind = metrics.point.str.split().str[0]
+    escape = {}
+    if spectra is not None and len(spectra):
+        counts = escape_counts(spectra)
+        plateaus = spectra[spectra.point.str.startswith("plateau")]
+        solved_last = [bool(len(g) and g.unsolved.iloc[-1] == 0)
+                       for _, g in plateaus.groupby("seed")]
+        ends = counts[solved_last]
+        escape = {"escape_rho": sign_interval(counts.rho.to_numpy(dtype=float)), "escape_values": counts,
+                  "escape_silent": int(counts.rho.isna().sum()), "escape_first": float(counts["first"].median()),
+                  "escape_last": float(counts["last"].median()),
+                  "escape_end_min": float((ends["last"] == 0).mean()) if len(ends) else np.nan,
+                  "escape_end_runs": len(ends)}
     return {
+        **escape,
         "saddle_share": neg(before_last), "end_negative": neg(end), "plateaus_tested": len(before_last),
         "ratio_plateau": float(before_last.ratio.median()), "ratio_transition": float(curv[kind == "transition"].ratio.median()),
         "ratio_end": float(end.ratio.median()),
@@ -720,6 +843,11 @@ def finding_numbers(found: dict) -> dict[str, str]:
         "autocorr_plateau": f"{g(found['autocorr'], 'plateau'):.3f}",
         "autocorr_transition": f"{g(found['autocorr'], 'transition'):.3f}",
         "fdc_plateau": f"{g(found['fdc'], 'plateau'):.2f}", "fdc_transition": f"{g(found['fdc'], 'transition'):.2f}",
+        **({} if "escape_rho" not in found else {
+            "escape_rho": interval_text(found["escape_rho"], 2), "escape_silent": str(found["escape_silent"]),
+            "escape_first": f"{found['escape_first']:.0f}", "escape_last": f"{found['escape_last']:.0f}",
+            "escape_end_min": (f"{round(found['escape_end_min'] * found['escape_end_runs'])} of "
+                               f"{found['escape_end_runs']}")}),
     }
 
 
@@ -819,8 +947,31 @@ def readings(found: dict) -> dict[str, str]:
     land = ("the loss falls towards the solution around every plateau" if fdc > 0.3
             else "distance to the solution says little about the loss around a plateau")
     land += " and is smooth at this step size" if ac > 0.9 else " and is rugged at this step size"
-    return {"curv_reading": curv, "asym_reading": asym, "walk_reading": walk,
-            "scale_reading": f"{weights}; {noise}.", "land_reading": land[0].upper() + land[1:] + "."}
+    out = {"curv_reading": curv, "asym_reading": asym, "walk_reading": walk,
+           "scale_reading": f"{weights}; {noise}.", "land_reading": land[0].upper() + land[1:] + "."}
+    if "escape_rho" in found:
+        out["escape_reading"] = escape_reading(found)
+    return out
+
+
+def escape_reading(found: dict) -> str:
+    """The sentence on the small agent's escape directions, read off ``escape_rho`` (one rank
+    correlation per run; :func:`settled` decides whether its sign is).
+
+    Example
+    -------
+    >>> escape_reading({"escape_rho": sign_interval([0.9, 1.0, 0.8])})
+    'Escape directions fall as dimensions are solved (in every run).'
+    >>> escape_reading({"escape_rho": sign_interval([0.9, -1.0, 0.8])})
+    'Escape directions do not fall consistently as dimensions are solved (not in every run).'
+    """
+    rho = found["escape_rho"]
+    agree, where = settled(rho)
+    if agree and rho["median"] > 0:
+        return f"Escape directions fall as dimensions are solved ({where})."
+    if agree:
+        return f"Escape directions grow as dimensions are solved ({where})."
+    return f"Escape directions do not fall consistently as dimensions are solved ({where})."
 
 
 def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
@@ -856,6 +1007,11 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
         ("the inner loop's DMD modes forecast it better than persistence" if found["dmd_ratio"] < 1
          else "the inner loop's DMD modes forecast it worse than persistence: no useful modes"),
     ]
+    if "escape_rho" in found:
+        # not one of the study's claims (the agreement below stays over those): theory's
+        # prediction, read off the small agent's exact spectra
+        parts.insert(1, escape_reading(found).rstrip(".").replace("Escape directions", "on a small agent the escape "
+                                                                  "directions (exact spectra)", 1))
     agree = [saddles, lengthens, random_walk, found["dmd_ratio"] >= 1]
     head = "Reproduced" if all(agree) else "Not reproduced" if not any(agree) else "Partly reproduced"
     mode = "quick" if quick else "full"
@@ -933,6 +1089,42 @@ def plot_negatives(curv: pd.DataFrame, k: int, ax=None):
     ax.set(xlabel="dimensions unsolved on the plateau", ylabel="negative eigenvalues counted")
     ax.legend(fontsize=7)
     return ax
+
+
+def plot_escape(spectra: pd.DataFrame, level: float, axes=None):
+    """The small agent's exact spectra: escape directions counted (eigenvalues below
+    ``-level`` times the largest) on each plateau against the dimensions unsolved there, one
+    line per run (left); the whole spectrum of the first run on its first and its last plateau,
+    sorted, on a symmetric log scale (right).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"seed": [0, 0], "point": ["plateau 0", "plateau 1"], "unsolved": [2.0, 0.0],
+    ...                   "negatives": [5, 0], "eigenvalues": [np.array([-1.0, 2.0]), np.array([0.5, 3.0])]})
+    >>> len(plot_escape(t, 1e-2))
+    2
+    """
+    import matplotlib.pyplot as plt
+
+    from badgerlib import plots
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    a, b = axes
+    t = spectra[spectra.point.str.startswith("plateau")]
+    for i, (seed, g) in enumerate(t.groupby("seed")):
+        a.plot(g.unsolved, g.negatives, marker="o", color=plots.PALETTE[i % len(plots.PALETTE)], alpha=0.8, lw=1)
+    a.set(xlabel="dimensions unsolved on the plateau", ylabel=f"eigenvalues below -{level:g} x largest",
+          title="escape directions, one line per run")
+    first = t[t.seed == t.seed.min()]
+    for j, (label, row) in enumerate((("first plateau", first.iloc[0]), ("last plateau", first.iloc[-1]))):
+        eig = np.asarray(row.eigenvalues)
+        b.plot(np.arange(len(eig)), eig, color=plots.PALETTE[j], label=f"{label} ({int(row.unsolved)} unsolved)")
+    b.axhline(0, color="0.5", lw=0.8)
+    b.set_yscale("symlog", linthresh=1e-3)
+    b.set(xlabel="eigenvalue rank", ylabel="Hessian eigenvalue", title=f"whole spectrum, seed {int(t.seed.min())}")
+    b.legend(fontsize=8)
+    return axes
 
 
 def plot_scale(scales: pd.DataFrame, axes=None):
