@@ -14,6 +14,7 @@ from badgerlib.model import MicroBadger, Rollout
 from badgerlib.run import Run, load_run
 from badgerlib.tasks import GuessingGame, SineSumGame
 from badgerlib.train import train
+from badgerlib import remedies  # noqa: F401  (registers the remedies' optimisers and gradient transforms)
 
 __all__ = [
     "LSTMMetaLearner", "LSTMMetaLearnerConfig", "SupervisedLSTM", "SupervisedLSTMConfig",
