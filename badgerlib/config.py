@@ -136,6 +136,11 @@ class MicroBadgerConfig:
         ``[-s, s] / sqrt(hidden)`` with ``s = init_scale`` (1, the default: PyTorch's GRU
         initialisation). Small scales start near the saddle at zero weights (saddle-to-saddle
         dynamics).
+    vector_feedback: the experts see the error of every guessed number (each feature of the
+        feedback computed per dimension, ``scale`` times that dimension's error) instead of the
+        scalar feedback: the scalar bottleneck removed, a control for chapter 9's remedies
+        (False, the default). The objective, the history and the snapshots still record the
+        scalar feedback.
 
     Example
     -------
@@ -160,6 +165,7 @@ class MicroBadgerConfig:
     init_noise: float = 0.1
     expert_ids: int = 0
     init_scale: float = 1.0
+    vector_feedback: bool = False
 
     def __post_init__(self):
         owner = type(self).__name__
@@ -175,6 +181,7 @@ class MicroBadgerConfig:
         check_bool(owner, "exponential_update", self.exponential_update)
         check_float(owner, "init_noise", self.init_noise, 0.0, 10.0)
         check_int(owner, "expert_ids", self.expert_ids, 0, 4096)
+        check_bool(owner, "vector_feedback", self.vector_feedback)
         check_float(owner, "init_scale", self.init_scale, 0.0, 100.0, lo_open=True)
 
 

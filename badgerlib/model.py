@@ -64,6 +64,12 @@ def feedback_features(f: torch.Tensor, f_prev: torch.Tensor, names: tuple[str, .
     -------
     >>> feedback_features(torch.tensor([1.0]), torch.tensor([2.0]), ("error", "delta_error"))
     tensor([[ 1., -1.]])
+
+    Feedback per dimension ``(B, N)`` gives every feature of every dimension, ``(B, N x
+    len(names))``, dimension by dimension:
+
+    >>> feedback_features(torch.tensor([[1.0, 3.0]]), torch.tensor([[2.0, 3.0]]), ("error", "delta_error"))
+    tensor([[ 1., -1.,  3.,  0.]])
     """
     columns = []
     for name in names:
@@ -75,7 +81,7 @@ def feedback_features(f: torch.Tensor, f_prev: torch.Tensor, names: tuple[str, .
             columns.append(f - f_prev)
         else:  # config validation makes this unreachable; keep the error explicit anyway
             raise ValueError(f"feature = {name!r}: unknown")
-    return torch.stack(columns, dim=-1)
+    return torch.stack(columns, dim=-1).flatten(1)
 
 
 class InnerLoopModel(nn.Module):
@@ -107,6 +113,11 @@ class InnerLoopModel(nn.Module):
     def recorded_state(self, state: torch.Tensor) -> torch.Tensor:
         """The part of the state a recording keeps, ``(B, E, H)``."""
         return state
+
+    def observe(self, task, guess: torch.Tensor, targets: torch.Tensor, feedback: torch.Tensor) -> torch.Tensor:
+        """What :meth:`act` receives of a guess's outcome: the scalar ``feedback`` (the
+        default); a family that sees more (Micro-Badger with ``vector_feedback``) returns it."""
+        return feedback
 
     def initial_noise(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """The random part of the initial states, drawn from ``generator`` (none by default:
@@ -143,15 +154,17 @@ class InnerLoopModel(nn.Module):
         state = self.initial_state(B, generator) if h_init is None else h_init
         guess = torch.zeros_like(targets)
         f = task.feedback(guess, targets)
-        f_prev = f
+        seen = self.observe(task, guess, targets, f)
+        seen_prev = seen
         guesses, feedback, hidden, outputs = [guess], [f], [], []
         if record:
             h = self.recorded_state(state)
             hidden.append(h)
             outputs.append(torch.zeros(B, h.shape[1], targets.shape[-1], dtype=h.dtype, device=h.device))
         for _ in range(steps):
-            state, guess, out = self.act(state, f, f_prev, guess)
-            f_prev, f = f, task.feedback(guess, targets)
+            state, guess, out = self.act(state, seen, seen_prev, guess)
+            f = task.feedback(guess, targets)
+            seen_prev, seen = seen, self.observe(task, guess, targets, f)
             guesses.append(guess)
             feedback.append(f)
             if record:
@@ -205,7 +218,7 @@ class MicroBadger(InnerLoopModel):
         # integer degrees are exact in every dtype (a pre-divided float32 matrix would not be).
         self.register_buffer("indegree", self.adjacency.sum(dim=1, keepdim=True).clamp(min=1.0))
 
-        task_inputs = len(config.features) + dims
+        task_inputs = len(config.features) * (dims if config.vector_feedback else 1) + dims
         bound = config.init_scale / math.sqrt(H)      # 1 / sqrt(H) by default, as before
 
         def param(*shape):
@@ -271,6 +284,24 @@ class MicroBadger(InnerLoopModel):
     def recorded_state(self, state) -> torch.Tensor:
         """The hidden states ``(B, E, H)`` (without the IDs, when the state carries them)."""
         return state[0] if isinstance(state, tuple) else state
+
+    def observe(self, task, guess: torch.Tensor, targets: torch.Tensor, feedback: torch.Tensor) -> torch.Tensor:
+        """The scalar ``feedback``, or with ``vector_feedback`` every dimension's share of it
+        scaled up, ``(B, N)``: ``scale`` times each dimension's error (their mean is the
+        scalar feedback).
+
+        Example
+        -------
+        >>> from badgerlib import GuessingGame
+        >>> game = GuessingGame(n=2)
+        >>> m = MicroBadger(MicroBadgerConfig(experts=2, hidden=3, vector_feedback=True), dims=2)
+        >>> seen = m.observe(game, torch.zeros(1, 2), torch.tensor([[0.5, -1.0]]), None)
+        >>> seen.shape, bool(torch.isclose(seen.mean(), game.feedback(torch.zeros(1, 2), torch.tensor([[0.5, -1.0]]))[0]))
+        (torch.Size([1, 2]), True)
+        """
+        if not self.config.vector_feedback:
+            return feedback
+        return task.scale * task.dim_error(guess, targets)
 
     def step(self, h: torch.Tensor, task_input: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
         """One inner step of all experts: messages, the shared cell, the new hidden state.

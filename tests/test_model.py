@@ -19,12 +19,19 @@ def naive_rollout(model: MicroBadger, task, targets, h_init, steps):
         target = targets[b]
         h = [h_init[b, e] for e in range(E)]
         guess = torch.zeros_like(target)
-        f = task.feedback(guess, target)
+        # what the experts see: the scalar feedback, or each number's error times the scale
+        seen_of = ((lambda g: task.scale * (g - target) ** 2) if cfg.vector_feedback
+                   else (lambda g: task.feedback(g, target)))
+        f = seen_of(guess)
         f_prev = f
         feedbacks = []
         for _ in range(steps):
             feats = {"error": f, "log_error": torch.log(f + LOG_EPS), "delta_error": f - f_prev}
-            x_task = torch.cat([torch.stack([feats[n] for n in cfg.features]), guess])
+            if cfg.vector_feedback:    # every feature of number 0, then of number 1, ...
+                x_task = torch.cat([torch.stack([feats[n][d] for n in cfg.features]) for d in range(len(target))]
+                                   + [guess])
+            else:
+                x_task = torch.cat([torch.stack([feats[n] for n in cfg.features]), guess])
             msgs = [P["w_msg"] @ h[j] + P["b_msg"] for j in range(E)]
             new_h, outs = [], []
             for i in range(E):
@@ -47,8 +54,8 @@ def naive_rollout(model: MicroBadger, task, targets, h_init, steps):
                     outs.append(P["w_out"] @ hi + P["b_out"])
             h = new_h
             guess = sum(outs) / E
-            f_prev, f = f, task.feedback(guess, target)
-            feedbacks.append(f)
+            f_prev, f = f, seen_of(guess)
+            feedbacks.append(task.feedback(guess, target))
         losses.append(torch.stack(feedbacks).mean())
     return torch.stack(losses).mean()
 
@@ -59,6 +66,8 @@ def naive_rollout(model: MicroBadger, task, targets, h_init, steps):
     {"exponential_update": True, "topology": "ring"},
     {"features": ("error",), "links": 1},
     {"expert_ids": 4},
+    {"vector_feedback": True},
+    {"vector_feedback": True, "features": ("log_error",)},
 ])
 def test_vectorised_model_matches_naive_loop(options):
     torch.manual_seed(0)
@@ -186,3 +195,24 @@ def test_init_scale_scales_the_same_draws_and_its_default_keeps_every_hash():
     assert config_hash(RunConfig()) != config_hash(RunConfig(model=MicroBadgerConfig(init_scale=0.1)))
     with pytest.raises(ValueError, match=r"MicroBadgerConfig.init_scale = 0: must be"):
         MicroBadgerConfig(init_scale=0)
+
+
+def test_vector_feedback_tells_apart_errors_the_scalar_feedback_confuses():
+    """Two tasks whose first guess scores the same scalar feedback but errs in different numbers:
+    the agent that sees the scalar makes the same next guess on both, the agent that sees every
+    number's error does not; both record the scalar feedback. The default keeps every hash."""
+    from badgerlib import RunConfig
+    from badgerlib.store import config_hash
+
+    task = GuessingGame(n=2)
+    targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    for vector in (False, True):
+        torch.manual_seed(0)
+        m = MicroBadger(MicroBadgerConfig(experts=2, hidden=3, init_noise=0.0, vector_feedback=vector), dims=2)
+        r = m.rollout(task, targets, 1)
+        assert torch.equal(r.feedback[:, 0], task.feedback(torch.zeros(2, 2), targets))
+        assert torch.allclose(r.guesses[0, 1], r.guesses[1, 1]) is (not vector)
+    assert "vector_feedback" not in RunConfig().to_dict()["model"] or RunConfig().to_dict()["model"]["vector_feedback"] is False
+    assert config_hash(RunConfig()) != config_hash(RunConfig(model=MicroBadgerConfig(vector_feedback=True)))
+    with pytest.raises(ValueError, match=r"MicroBadgerConfig.vector_feedback = 1: must be"):
+        MicroBadgerConfig(vector_feedback=1)
