@@ -141,6 +141,12 @@ class MicroBadgerConfig:
         scalar feedback: the scalar bottleneck removed, a control for chapter 9's remedies
         (False, the default). The objective, the history and the snapshots still record the
         scalar feedback.
+    multiplicative: task-conditioned gating of the hidden units (a multiplicative interaction,
+        Jayakumar et al. 2020; the study's proposal after Yu et al. 2020 of an architecture that
+        divides a composite task): every step, each hidden unit's state is scaled by
+        ``2 sigmoid(w_mod . task_input + b_mod)`` before it is read (messages and the recurrent
+        gates), so that the feedback and the last guess can route the computation through
+        different units (False, the default).
 
     Example
     -------
@@ -166,6 +172,7 @@ class MicroBadgerConfig:
     expert_ids: int = 0
     init_scale: float = 1.0
     vector_feedback: bool = False
+    multiplicative: bool = False
 
     def __post_init__(self):
         owner = type(self).__name__
@@ -182,6 +189,7 @@ class MicroBadgerConfig:
         check_float(owner, "init_noise", self.init_noise, 0.0, 10.0)
         check_int(owner, "expert_ids", self.expert_ids, 0, 4096)
         check_bool(owner, "vector_feedback", self.vector_feedback)
+        check_bool(owner, "multiplicative", self.multiplicative)
         check_float(owner, "init_scale", self.init_scale, 0.0, 100.0, lo_open=True)
 
 

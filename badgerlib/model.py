@@ -244,6 +244,10 @@ class MicroBadger(InnerLoopModel):
         if config.expert_ids:
             # made last, so that an agent without IDs draws its other weights exactly as before
             self.w_id = param(3 * H, config.expert_ids)
+        if config.multiplicative:
+            # made after everything else, for the same reason
+            self.w_mod = param(H, task_inputs)
+            self.b_mod = param(H)
 
     # -- pieces -------------------------------------------------------------------------------
     def initial_noise(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -315,13 +319,19 @@ class MicroBadger(InnerLoopModel):
         >>> m.step(torch.zeros(4, 2, 3), torch.zeros(4, 4)).shape
         torch.Size([4, 2, 3])
         """
-        messages = h @ self.w_msg.T + self.b_msg                      # (B, E, M)
+        if self.config.multiplicative:
+            # each hidden unit scaled by a gain set by the task input (about 1 at initialisation)
+            gain = 2.0 * torch.sigmoid(task_input @ self.w_mod.T + self.b_mod)  # (B, H)
+            h_read = h * gain.unsqueeze(1)
+        else:
+            h_read = h
+        messages = h_read @ self.w_msg.T + self.b_msg                 # (B, E, M)
         received = torch.matmul(self.adjacency, messages) / self.indegree  # (B, E, M): mean of in-neighbours
         gx = (received @ self.w_msg_in.T
               + (task_input @ self.w_task.T + self.b_in).unsqueeze(1))  # (B, E, 3H)
         if ids is not None:
             gx = gx + ids @ self.w_id.T                                # (B, E, 3H): each expert its own
-        gh = h @ self.w_hh.T + self.b_hh                               # (B, E, 3H)
+        gh = h_read @ self.w_hh.T + self.b_hh                          # (B, E, 3H)
         x_r, x_z, x_n = gx.chunk(3, dim=-1)
         h_r, h_z, h_n = gh.chunk(3, dim=-1)
         r = torch.sigmoid(x_r + h_r)

@@ -32,7 +32,12 @@ def naive_rollout(model: MicroBadger, task, targets, h_init, steps):
                                    + [guess])
             else:
                 x_task = torch.cat([torch.stack([feats[n] for n in cfg.features]), guess])
-            msgs = [P["w_msg"] @ h[j] + P["b_msg"] for j in range(E)]
+            if cfg.multiplicative:    # every hidden unit scaled by its task-set gain before it is read
+                gain = 2 * torch.sigmoid(P["w_mod"] @ x_task + P["b_mod"])
+                read = [h[j] * gain for j in range(E)]
+            else:
+                read = h
+            msgs = [P["w_msg"] @ read[j] + P["b_msg"] for j in range(E)]
             new_h, outs = [], []
             for i in range(E):
                 senders = [j for j in range(E) if A[i, j] > 0]
@@ -40,7 +45,7 @@ def naive_rollout(model: MicroBadger, task, targets, h_init, steps):
                 gx = P["w_msg_in"] @ received + P["w_task"] @ x_task + P["b_in"]
                 if ids is not None:
                     gx = gx + P["w_id"] @ ids[b, i]
-                gh = P["w_hh"] @ h[i] + P["b_hh"]
+                gh = P["w_hh"] @ read[i] + P["b_hh"]
                 r = torch.sigmoid(gx[:H] + gh[:H])
                 z = torch.sigmoid(gx[H:2 * H] + gh[H:2 * H])
                 v = torch.tanh(gx[2 * H:] + r * gh[2 * H:])
@@ -68,6 +73,8 @@ def naive_rollout(model: MicroBadger, task, targets, h_init, steps):
     {"expert_ids": 4},
     {"vector_feedback": True},
     {"vector_feedback": True, "features": ("log_error",)},
+    {"multiplicative": True},
+    {"multiplicative": True, "vector_feedback": True, "expert_ids": 2},
 ])
 def test_vectorised_model_matches_naive_loop(options):
     torch.manual_seed(0)
@@ -216,3 +223,17 @@ def test_vector_feedback_tells_apart_errors_the_scalar_feedback_confuses():
     assert config_hash(RunConfig()) != config_hash(RunConfig(model=MicroBadgerConfig(vector_feedback=True)))
     with pytest.raises(ValueError, match=r"MicroBadgerConfig.vector_feedback = 1: must be"):
         MicroBadgerConfig(vector_feedback=1)
+
+
+def test_multiplicative_gating_adds_its_weights_last_and_keeps_the_default_hash():
+    from badgerlib import RunConfig
+    from badgerlib.store import config_hash
+
+    torch.manual_seed(0)
+    plain = MicroBadger(MicroBadgerConfig(experts=3, hidden=4), dims=2)
+    torch.manual_seed(0)
+    gated = MicroBadger(MicroBadgerConfig(experts=3, hidden=4, multiplicative=True), dims=2)
+    for name, p in plain.named_parameters():
+        assert torch.equal(p, dict(gated.named_parameters())[name]), name
+    assert set(dict(gated.named_parameters())) - set(dict(plain.named_parameters())) == {"w_mod", "b_mod"}
+    assert config_hash(RunConfig()) != config_hash(RunConfig(model=MicroBadgerConfig(multiplicative=True)))
