@@ -105,9 +105,42 @@ def register_gradient_transform(name: str, fn: Callable) -> Callable:
     return _register(GRADIENT_TRANSFORMS, "gradient_transform", name, fn)
 
 
+@dataclass(frozen=True)
+class ExpertGraph:
+    """The fields every Badger-like model config shares, checked (and ``links`` completed)
+    here: ``experts``, ``hidden``, ``message``, ``topology``, ``links`` (None: 3, or E-1 if
+    fewer experts) and the ``features`` of the feedback the experts see (see
+    :class:`MicroBadgerConfig`). A model config subclasses it and calls
+    ``super().__post_init__()`` first.
+
+    Example
+    -------
+    >>> ExpertGraph(experts=2).links
+    1
+    """
+
+    experts: int = 8
+    hidden: int = 32
+    message: int = 8
+    topology: str = "random"
+    links: int | None = None
+    features: tuple[str, ...] = FEATURES
+
+    def __post_init__(self):
+        owner = type(self).__name__
+        check_int(owner, "experts", self.experts, 1, 4096)
+        check_int(owner, "hidden", self.hidden, 1, 4096)
+        check_int(owner, "message", self.message, 1, 4096)
+        check_choice(owner, "topology", self.topology, TOPOLOGIES)
+        if self.links is None:
+            object.__setattr__(self, "links", min(3, self.experts - 1))
+        check_links(owner, self.topology, self.experts, self.links)
+        object.__setattr__(self, "features", check_features(owner, self.features))
+
+
 @register_kind
 @dataclass(frozen=True)
-class MicroBadgerConfig:
+class MicroBadgerConfig(ExpertGraph):
     """Architecture of a Micro-Badger: E experts sharing one gated recurrent cell.
 
     Fields
@@ -160,12 +193,6 @@ class MicroBadgerConfig:
 
     kind: ClassVar[str] = "micro_badger"
     role: ClassVar[str] = "model"
-    experts: int = 8
-    hidden: int = 32
-    message: int = 8
-    topology: str = "random"
-    links: int | None = None
-    features: tuple[str, ...] = FEATURES
     per_expert_readout: bool = False
     exponential_update: bool = False
     init_noise: float = 0.1
@@ -175,15 +202,8 @@ class MicroBadgerConfig:
     multiplicative: bool = False
 
     def __post_init__(self):
+        super().__post_init__()
         owner = type(self).__name__
-        check_int(owner, "experts", self.experts, 1, 4096)
-        check_int(owner, "hidden", self.hidden, 1, 4096)
-        check_int(owner, "message", self.message, 1, 4096)
-        check_choice(owner, "topology", self.topology, TOPOLOGIES)
-        if self.links is None:
-            object.__setattr__(self, "links", min(3, self.experts - 1))
-        check_links(owner, self.topology, self.experts, self.links)
-        object.__setattr__(self, "features", check_features(owner, self.features))
         check_bool(owner, "per_expert_readout", self.per_expert_readout)
         check_bool(owner, "exponential_update", self.exponential_update)
         check_float(owner, "init_noise", self.init_noise, 0.0, 10.0)

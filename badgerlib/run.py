@@ -34,6 +34,7 @@ from badgerlib.baselines import LSTMMetaLearner, LSTMMetaLearnerConfig, Supervis
 from badgerlib.checks import check_int
 from badgerlib.config import MicroBadgerConfig, RunConfig, torch_dtype
 from badgerlib.model import MicroBadger, Rollout
+from badgerlib.tcnn import ChaoticBadger, ChaoticBadgerConfig
 
 # Offsets that derive independent random streams from the one run seed.
 PROBE_SEED_OFFSET = 1_000_003
@@ -56,6 +57,7 @@ def register_model(config_class: type, builder: Callable[[Any, RunConfig], torch
 register_model(MicroBadgerConfig, lambda m, cfg: MicroBadger(m, dims=cfg.task.dims, seed=cfg.seed))
 register_model(LSTMMetaLearnerConfig, lambda m, cfg: LSTMMetaLearner(m, dims=cfg.task.dims))
 register_model(SupervisedLSTMConfig, lambda m, cfg: SupervisedLSTM(m, dims=cfg.task.dims))
+register_model(ChaoticBadgerConfig, lambda m, cfg: ChaoticBadger(m, dims=cfg.task.dims, seed=cfg.seed))
 
 
 def build_model(config: RunConfig) -> torch.nn.Module:
