@@ -44,8 +44,8 @@ def test_the_default_is_off_and_keeps_the_hash_of_runs_stored_before_the_field()
     assert data.pop("stop_when_solved") == 0
     for name in ("record_states", "optimizer", "gradient", "engine"):
         data.pop(name)
-    data["model"].pop("expert_ids")
-    data["model"].pop("init_scale")
+    for name in ("expert_ids", "init_scale", "vector_feedback", "multiplicative"):
+        data["model"].pop(name)
     data["snapshots"] = data.pop("snapshot_count")
     before = json.dumps({"results_version": store.RESULTS_VERSION, "config": data}, sort_keys=True)
     assert store.config_hash(config) == hashlib.sha256(before.encode()).hexdigest()[:16]
