@@ -260,6 +260,44 @@ def strip_plot(groups, ax=None, *, positions=None, center: str | None = "median"
     return ax
 
 
+def survival_curves(groups: dict, ax=None, colors: dict | None = None, xlabel: str = "outer iteration"):
+    """Kaplan-Meier curves (:func:`badgerlib.analysis.survival.kaplan_meier`), one per group
+    of ``groups`` (name -> ``(durations, observed)``, observed 1 where the run reached the
+    event and 0 where it was censored): the share of runs that have not reached the event by
+    each time, a step down at each event; a tick marks a censored run, at its last time (it
+    never reached the event within its run: kept in the risk set up to there, not dropped).
+    The legend gives each group's median ("not reached" when half the runs never got there). ``colors``:
+    name -> colour (default: the palette in order). Returns the axes.
+
+    Example
+    -------
+    >>> ax = survival_curves({"a": ([100, 800, 900], [1, 0, 0]), "b": ([50], [1])})
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['a (median not reached)', 'b (median 50)']
+    """
+    import numpy as np
+
+    from badgerlib.analysis.survival import kaplan_meier
+
+    if ax is None:
+        _, ax = figure(height=3.6)
+    for i, (name, (durations, observed)) in enumerate(groups.items()):
+        d, o = np.asarray(durations, dtype=float), np.asarray(observed).astype(int)
+        curve = kaplan_meier(d, o)
+        t = np.r_[0.0, curve.times, d.max()]
+        s = np.r_[1.0, curve.survival, curve.survival[-1] if len(curve.survival) else 1.0]
+        color = (colors or {}).get(name, PALETTE[i % len(PALETTE)])
+        median = "not reached" if np.isinf(curve.median) else f"{curve.median:.0f}"
+        ax.step(t, s, where="post", color=color, lw=1.6, label=f"{name} (median {median})")
+        censored = d[o == 0]
+        if len(censored):
+            ax.plot(censored, curve.at(censored), "|", color=color, ms=10, mew=1.5)
+    ax.set_xlabel(xlabel)
+    ax.set_ylim(-0.02, 1.05)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
+
+
 def dimension_errors(dim_error, zeros_level: float = 1.0, ax=None, *, window: int = 25,
                      threshold: float | None = 0.25, solved_at=None, shading=None, shading_colors=None,
                      legend: bool | None = None, lw: float = 1.2):

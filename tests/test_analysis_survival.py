@@ -3,7 +3,7 @@ Freireich et al. (1963) 6-MP leukaemia trial as analysed by Gehan (1965), weeks 
 import numpy as np
 import pytest
 
-from badgerlib.analysis.survival import kaplan_meier, logrank_test
+from badgerlib.analysis.survival import kaplan_meier, logrank_test, median_ratio
 
 # 6-MP group: times, 1 = relapse seen, 0 = censored (still in remission at last follow-up)
 MP_TIMES = [6, 6, 6, 6, 7, 9, 10, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 32, 34, 35]
@@ -55,3 +55,25 @@ def test_logrank_matches_the_published_chi_square():
 def test_bad_input_is_named(args, message):
     with pytest.raises(ValueError, match=message):
         kaplan_meier(*args)
+
+
+def test_median_ratio_on_the_textbook_trial():
+    """Placebo's median relapse (8 weeks) over 6-MP's (23 weeks): 6-MP takes 2.9 times as long;
+    the bootstrap interval of the ratio lies below 1 (relapse is slower on 6-MP) and holds the
+    point."""
+    r = median_ratio(PLACEBO_TIMES, PLACEBO_SEEN, MP_TIMES, MP_SEEN, n_boot=1000)
+    assert r["ratio"] == pytest.approx(8 / 23)
+    assert r["low"] <= r["ratio"] <= r["high"] < 1
+    assert (r["n_a"], r["n_b"]) == (21, 21)
+    back = median_ratio(MP_TIMES, MP_SEEN, PLACEBO_TIMES, PLACEBO_SEEN, n_boot=1000)
+    assert back["ratio"] == pytest.approx(23 / 8) and back["low"] > 1
+
+
+def test_median_ratio_keeps_groups_that_never_reach_their_median():
+    fast, never = ([100, 110, 120, 130], [1] * 4), ([1500] * 4, [0] * 4)
+    assert median_ratio(*fast, *never, n_boot=50)["ratio"] == 0.0           # b never gets there
+    r = median_ratio(*never, *fast, n_boot=50)
+    assert r["ratio"] == np.inf and r["low"] == np.inf                     # a never does
+    assert np.isnan(median_ratio(*never, *never, n_boot=50)["ratio"])      # neither: no ratio
+    with pytest.raises(ValueError, match="median_ratio: observed has 1 entries for 4 durations"):
+        median_ratio([1, 2, 3, 4], [1], [1], [1])

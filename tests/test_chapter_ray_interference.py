@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from badgerlib import GuessingGame, LSTMMetaLearnerConfig, train
-from badgerlib.analysis.interference import flat_gradients
+from badgerlib.analysis.interference import flat_gradients, snapshot_interference
 from badgerlib.chapters import ray_interference as ray
 from badgerlib.chapters import standard
 from badgerlib.objective import dimension_losses
@@ -58,7 +58,7 @@ def tiny_lstm_runs(tmp_path_factory):
 
 def test_snapshot_interference_and_error_on_a_tiny_run(tiny_run):
     run, cfg = tiny_run, tiny_run.config
-    res = ray.snapshot_interference(run)
+    res = snapshot_interference(run)
     assert res["iterations"].tolist() == [0, 10, 20]
     c = res["cosines"]
     assert np.allclose(c, np.transpose(c, (0, 2, 1))) and np.allclose(np.diagonal(c, axis1=1, axis2=2), 1)
@@ -71,7 +71,7 @@ def test_snapshot_interference_and_error_on_a_tiny_run(tiny_run):
     assert res["grad_norm"][2] == pytest.approx(np.linalg.norm(g.sum(0)), rel=1e-6)
     iu = np.triu_indices(3, 1)
     assert res["conflict"][2] == pytest.approx(np.mean(c[2][iu] < 0))
-    assert ray.snapshot_interference(run, snapshots=[1])["iterations"].tolist() == [10]
+    assert snapshot_interference(run, snapshots=[1])["iterations"].tolist() == [10]
     # the squared-error metric of the snapshot guesses is the recorded feedback of the last step
     its, err = ray.snapshot_error(run, "mse")
     assert np.allclose(err, run.snapshots["feedback"][:, :, -1].mean(axis=1), rtol=1e-5)
@@ -83,7 +83,7 @@ def test_interference_table_has_one_row_per_snapshot(tiny_run):
     table = ray.interference_table([tiny_run])
     assert table.iteration.tolist() == [0, 10, 20] and (table.seed == 0).all()
     assert set(table["where"]) <= set(ray.WHERE)
-    res = ray.snapshot_interference(tiny_run)
+    res = snapshot_interference(tiny_run)
     assert np.allclose(table.cancellation, res["cancellation"])
     assert list(ray.interference_medians(table).columns) == list(ray.MEASURES)
     summary = ray.interference_summary(table)      # the chapter's table: every group, in order

@@ -504,23 +504,10 @@ def plot_survival(table: pd.DataFrame, ax=None, variants=None):
     """
     from badgerlib import plots
 
-    if ax is None:
-        _, ax = plots.figure(height=3.6)
     names = list(dict.fromkeys(table.variant)) if variants is None else list(variants)
-    for i, name in enumerate(names):
-        g = table[table.variant == name]
-        curve = kaplan_meier(g.duration, g.escaped.astype(int))
-        t = np.r_[0.0, curve.times, g.duration.max()]
-        s = np.r_[1.0, curve.survival, curve.survival[-1] if len(curve.survival) else 1.0]
-        color = plots.PALETTE[i % len(plots.PALETTE)]
-        ax.step(t, s, where="post", color=color, lw=1.6, label=f"{name} (median {curve.median:.0f})")
-        censored = g[~g.escaped].duration
-        if len(censored):
-            ax.plot(censored, curve.at(censored), "|", color=color, ms=10, mew=1.5)
-    ax.set_xlabel("outer iteration")
+    groups = {n: (table[table.variant == n].duration, table[table.variant == n].escaped) for n in names}
+    ax = plots.survival_curves(groups, ax=ax)
     ax.set_ylabel("share of runs still\non the zeros plateau")
-    ax.set_ylim(-0.02, 1.05)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax
 
 

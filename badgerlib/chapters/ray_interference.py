@@ -16,28 +16,21 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 from scipy import stats
 
 from badgerlib import plots
 from badgerlib.analysis.dynamics import first_below
-from badgerlib.analysis.interference import (
-    conflict_fraction, cosine_matrix, flat_gradients, ray_flow, ray_interference, start_grid,
-)
+from badgerlib.analysis.interference import ray_flow, ray_interference, snapshot_interference, start_grid
 from badgerlib.baselines import LSTMMetaLearnerConfig
 from badgerlib.chapters import standard
 from badgerlib.chapters.phases import detect_plateaus, plateau_membership
 from badgerlib.checks import check_choice, check_int
 from badgerlib.config import RunConfig
-from badgerlib.objective import dimension_losses
-from badgerlib.run import probe_inputs
-from badgerlib.sweep import torch_threads
 from badgerlib.tasks import GuessingGame
 
 
@@ -336,57 +329,6 @@ def plot_solve_order(solve: pd.DataFrame, ax, iterations: int) -> None:
 
 
 # ---------------------------------------------------------------- gradient interference
-def snapshot_interference(run, snapshots: Sequence[int] | None = None, device: str = "cpu",
-                          threads: int | None = 1) -> dict[str, np.ndarray]:
-    """Gradient interference between the guessed dimensions at the run's stored snapshots.
-
-    For each snapshot k: the model as it was (``run.model_at(k)``), the per-dimension
-    components of its objective on the run's fixed probe tasks
-    (:func:`badgerlib.objective.dimension_losses`, :func:`badgerlib.run.probe_inputs`), their
-    gradients with respect to all weights, and
-
-    * ``cosines`` (K, N, N): cosine between the gradients of each pair of dimensions;
-    * ``mean_cosine`` (K,): mean over pairs; -1/(N-1) is the most negative possible on
-      average, reached when the N gradients cancel exactly;
-    * ``conflict`` (K,): fraction of pairs with a negative cosine (PCGrad's conflict);
-    * ``cancellation`` (K,): |sum of gradients|^2 / sum of |gradient|^2: 1 for orthogonal
-      components, N when all align, 0 when they cancel;
-    * ``grad_norm`` (K,): norm of the whole objective's gradient;
-    * ``iterations`` (K,): the outer iteration of each snapshot.
-
-    Runs with ``threads`` torch threads (default 1; None leaves the setting alone).
-    It rebuilds models from a trained run: the examples are in ``tests/``.
-    """
-    its = np.asarray(run.snapshots["iterations"])
-    index = range(len(its)) if snapshots is None else list(snapshots)
-    out = {k: [] for k in ("iterations", "cosines", "mean_cosine", "conflict", "cancellation", "grad_norm")}
-    with torch_threads(threads):
-        for k in index:
-            _interference_at(run, int(k), device, out)
-    return {k: np.asarray(v) for k, v in out.items()}
-
-
-def _interference_at(run, k: int, device: str, out: dict) -> None:
-    """One snapshot of :func:`snapshot_interference`, appended to ``out``."""
-    cfg = run.config
-    model = run.model_at(k, device)
-    targets, h_init = probe_inputs(model, cfg, device)
-    with torch.enable_grad():
-        rollout = model.rollout(cfg.task, targets, cfg.inner_steps, h_init=h_init)
-        losses = dimension_losses(rollout, cfg.task, cfg.loss_on)
-        g = flat_gradients(list(losses), list(model.parameters()))
-    cos = cosine_matrix(g)
-    n = len(losses)
-    iu = np.triu_indices(n, 1)
-    total = g.sum(axis=0)
-    out["iterations"].append(int(run.snapshots["iterations"][k]))
-    out["cosines"].append(cos)
-    out["mean_cosine"].append(float(cos[iu].mean()) if n > 1 else float("nan"))
-    out["conflict"].append(conflict_fraction(cos) if n > 1 else float("nan"))
-    out["cancellation"].append(float(total @ total / max((g * g).sum(), 1e-300)))
-    out["grad_norm"].append(float(np.linalg.norm(total)))
-
-
 #: Where a snapshot can fall (:func:`badgerlib.chapters.phases.plateau_membership`), in the
 #: order of the chapter's table and figure.
 WHERE = ("zeros plateau", "plateau", "transition", "final plateau")
