@@ -117,7 +117,7 @@ def test_bad_arguments_exit_2_with_one_line_before_any_heavy_import(tmp_path):
     cases = [
         (["precompute", "nope"], "badgerlib precompute: error: chapter = 'nope': must be one of binding, estimators, "
                                  "f_principle, landscape, micro_badger, mutual_information, plateaus, "
-                                 "ray_interference, topology"),
+                                 "ray_interference, remedies, topology"),
         (["precompute", "plateaus", "--mode", "fast"], "--mode = 'fast': must be 'quick' or 'full'"),
         (["precompute", "plateaus", "--scheduler", "my cluster"],
          "--scheduler = 'my cluster': must be a Dask scheduler address such as tcp://host:8786"),
