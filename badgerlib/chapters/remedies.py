@@ -54,7 +54,7 @@ from badgerlib.analysis.survival import kaplan_meier, median_ratio
 from badgerlib.chapters import standard
 from badgerlib.chapters.standard import final_error
 from badgerlib.checks import check_choice
-from badgerlib.config import MicroBadgerConfig, RunConfig
+from badgerlib.config import RunConfig
 from badgerlib.tcnn import ChaoticBadgerConfig
 
 import badgerlib.remedies  # noqa: F401  (registers pcgrad, upgrad, gauss-newton, sgd, soap)
@@ -473,10 +473,24 @@ def conflict_table(runs_by_arm: dict, device: str = "cpu") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def conflict_per_run(conflicts: pd.DataFrame) -> pd.DataFrame:
+    """One number per run of :func:`conflict_table`: its mean conflict over the snapshots
+    after it left the zeros plateau, where the dimensions compete (``arm``, ``seed``,
+    ``conflict``; a run that never left it has none).
+
+    Example
+    -------
+    >>> c = pd.DataFrame({"arm": ["Adam"] * 3, "seed": [0, 0, 0], "conflict": [0.9, 0.5, 0.7],
+    ...                   "escaped": [False, True, True]})
+    >>> conflict_per_run(c).conflict.round(2).tolist()
+    [0.6]
+    """
+    return conflicts[conflicts.escaped].groupby(["arm", "seed"], sort=False).conflict.mean().reset_index()
+
+
 def conflict_summary(conflicts: pd.DataFrame, arm: str = "multiplicative", reference: str = REFERENCE) -> dict:
-    """One number per run (its mean conflict over the snapshots after it left the zeros
-    plateau, where the dimensions compete), then the difference of the arm's median from the
-    reference's with a bootstrap interval (:func:`badgerlib.analysis.stats.median_difference`).
+    """The arm's median of :func:`conflict_per_run` minus the reference's, with a bootstrap
+    interval (:func:`badgerlib.analysis.stats.median_difference`).
 
     Example
     -------
@@ -486,9 +500,8 @@ def conflict_summary(conflicts: pd.DataFrame, arm: str = "multiplicative", refer
     >>> round(d["difference"], 2), d["n_a"]
     (-0.4, 2)
     """
-    per_run = conflicts[conflicts.escaped].groupby(["arm", "seed"]).conflict.mean()
-    pick = lambda a: per_run.loc[a].to_numpy() if a in per_run.index.get_level_values(0) else []  # noqa: E731
-    return median_difference(pick(arm), pick(reference))
+    per_run = conflict_per_run(conflicts)
+    return median_difference(per_run[per_run.arm == arm].conflict, per_run[per_run.arm == reference].conflict)
 
 
 def cost_table(quick: bool = True, measure: Callable[[RunConfig], float] | None = None) -> pd.DataFrame:
@@ -511,6 +524,30 @@ def cost_table(quick: bool = True, measure: Callable[[RunConfig], float] | None 
     ms = {arm: 1000.0 / measure(arm_config(arm, 0, quick)) for arm in ARMS}
     return pd.DataFrame([{"arm": arm, "trained in this mode": arm in size.arms, "ms per iteration": round(v, 1),
                           "times Adam": round(v / ms[REFERENCE], 2)} for arm, v in ms.items()])
+
+
+#: Chapter 2's measured pace of the standard N = 20 run (REFERENCES and the README: about 23
+#: iterations per second on one core, about 100 000 iterations to solve), which the full-mode
+#: estimate scales by each arm's measured cost relative to Adam's.
+N20_ITERATIONS_PER_SECOND = 23.0
+N20_ITERATIONS_PER_RUN = 100_000
+
+
+def full_mode_core_hours(costs: pd.DataFrame) -> float:
+    """Core-hours to train every full-mode run: each run as long as chapter 2's N = 20 run
+    (:data:`N20_ITERATIONS_PER_RUN` at :data:`N20_ITERATIONS_PER_SECOND`), times its arm's
+    cost relative to Adam (``costs`` as :func:`cost_table` returns). A rough figure: runs that
+    stop early or never solve differ, and the relative costs are measured at the mode's N.
+
+    Example
+    -------
+    >>> costs = pd.DataFrame({"arm": list(ARMS), "times Adam": [1.0] * len(ARMS)})
+    >>> round(full_mode_core_hours(costs))
+    471
+    """
+    ratio = costs.set_index("arm")["times Adam"]
+    runs = sum(ratio[arm] * len(cfgs) for arm, cfgs in configs(quick=False).items())
+    return runs * N20_ITERATIONS_PER_RUN / N20_ITERATIONS_PER_SECOND / 3600
 
 
 # --------------------------------------------------------------------------------- findings
