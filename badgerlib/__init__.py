@@ -15,6 +15,7 @@ from badgerlib.run import Run, load_run
 from badgerlib.tasks import GuessingGame, SineSumGame
 from badgerlib.train import train
 from badgerlib import remedies  # noqa: F401  (registers the remedies' optimisers and gradient transforms)
+from badgerlib import learned_loss  # noqa: F401  (registers the "ml3" gradient transform and its config kind)
 
 __all__ = [
     "LSTMMetaLearner", "LSTMMetaLearnerConfig", "SupervisedLSTM", "SupervisedLSTMConfig",

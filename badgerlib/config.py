@@ -255,6 +255,8 @@ class RunConfig:
         one-off compile of about a minute per shape, cached on disk; the same numbers
         to float tolerance, not bit for bit, hence a field that changes the run's hash). See
         :mod:`badgerlib.engine`.
+    learned_loss: with ``gradient="ml3"`` only, the recipe of the meta-learned outer loss the
+        run trains on (a :class:`badgerlib.learned_loss.LearnedLossConfig`; None, the default).
 
     Example
     -------
@@ -283,6 +285,7 @@ class RunConfig:
     gradient: str = "objective"
     stop_when_solved: int = 0
     engine: str = "eager"
+    learned_loss: Any = None
 
     def __post_init__(self):
         owner = type(self).__name__
@@ -310,6 +313,12 @@ class RunConfig:
             raise ValueError(f"{owner}.stop_when_solved = {self.stop_when_solved!r}: must be 0 for a task without a "
                              f"zeros level ({type(self.task).__name__}); allowed > 0 for tasks with dim_zeros_level "
                              f"or zeros_level and scale, such as GuessingGame")
+        if self.learned_loss is not None and getattr(type(self.learned_loss), "kind", None) != "learned_loss":
+            raise ValueError(f"{owner}.learned_loss = {self.learned_loss!r}: must be None or a "
+                             f"badgerlib.learned_loss.LearnedLossConfig")
+        if (self.gradient == "ml3") != (self.learned_loss is not None):
+            raise ValueError(f"{owner}.learned_loss = {self.learned_loss!r} with gradient = {self.gradient!r}: "
+                             f"gradient 'ml3' needs a learned_loss (LearnedLossConfig) and only it reads one")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"{owner}.optimizer = {self.optimizer!r}: must be one of {sorted(OPTIMIZERS)} "
                              f"(more with badgerlib.config.register_optimizer)")

@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import hashlib
 import io
@@ -68,7 +69,7 @@ def default_runs_dir() -> Path:
 #: A dotted name reaches into a nested config (``model.expert_ids``).
 HASH_NEUTRAL_DEFAULTS = {"record_states": True, "optimizer": "adam", "gradient": "objective", "stop_when_solved": 0,
                          "engine": "eager", "model.expert_ids": 0, "model.init_scale": 1.0,
-                         "model.vector_feedback": False, "model.multiplicative": False}
+                         "model.vector_feedback": False, "model.multiplicative": False, "learned_loss": None}
 
 
 def config_hash(config) -> str:
@@ -80,7 +81,20 @@ def config_hash(config) -> str:
     >>> config_hash(RunConfig()) == config_hash(RunConfig())
     True
     """
-    data = config.to_dict()
+    data = _neutral(config.to_dict())
+    payload = json.dumps({"results_version": RESULTS_VERSION, "config": data}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _neutral(data: dict, top: bool = True) -> dict:
+    """A run's config dict as it is hashed: fields at their hash-neutral default left out and
+    renamed fields under their old names; the same for a run config nested anywhere inside
+    (the run a learned loss is meta-trained on)."""
+    for key, value in data.items():
+        if isinstance(value, dict) and "kind" in value:
+            data[key] = _neutral(value, top=False)
+    if not top and data.get("kind") != "run":
+        return data
     for dotted, default in HASH_NEUTRAL_DEFAULTS.items():
         *outer, name = dotted.split(".")
         part = data
@@ -91,8 +105,36 @@ def config_hash(config) -> str:
     for old, new in RENAMED_FIELDS.items():
         if new in data:
             data[old] = data.pop(new)
-    payload = json.dumps({"results_version": RESULTS_VERSION, "config": data}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return data
+
+
+#: The run store the training in progress writes to (set by :func:`badgerlib.train.train`), so
+#: that what a run needs besides its own files (a learned loss) is kept beside it.
+_ACTIVE_RUNS_DIR: contextvars.ContextVar = contextvars.ContextVar("badger_active_runs_dir", default=None)
+
+
+def active_runs_dir() -> Path:
+    """The run store of the training in progress in this thread (:func:`using_runs_dir`), else
+    :func:`default_runs_dir`.
+
+    Example
+    -------
+    >>> with using_runs_dir("/tmp/elsewhere"):
+    ...     active_runs_dir()
+    PosixPath('/tmp/elsewhere')
+    """
+    found = _ACTIVE_RUNS_DIR.get()
+    return found if found is not None else default_runs_dir()
+
+
+@contextlib.contextmanager
+def using_runs_dir(runs_dir: str | os.PathLike) -> Iterator[Path]:
+    """Make ``runs_dir`` the :func:`active_runs_dir` for the block."""
+    token = _ACTIVE_RUNS_DIR.set(Path(runs_dir))
+    try:
+        yield Path(runs_dir)
+    finally:
+        _ACTIVE_RUNS_DIR.reset(token)
 
 
 def run_path(config, runs_dir: str | os.PathLike | None = None) -> Path:

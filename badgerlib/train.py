@@ -356,7 +356,7 @@ def train(config: RunConfig, *, runs_dir: str | Path | None = None, device: str 
     seen = _manifest(path)
     if (found := load_run(config, runs_dir)) is not None:
         return found
-    with store.run_lock(path):
+    with store.run_lock(path), store.using_runs_dir(path.parent):
         # Another process may have finished the run while this one waited for the lock: load it
         # then (the manifest changed) rather than train it again.
         if _manifest(path) not in (None, seen) and (found := load_run(config, runs_dir)) is not None:

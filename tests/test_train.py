@@ -214,6 +214,7 @@ def test_fields_added_or_renamed_later_keep_the_hash_of_runs_stored_before_them(
     assert data.pop("optimizer") == "adam" and data.pop("gradient") == "objective"
     assert data.pop("stop_when_solved") == 0                     # added later (issue 11)
     assert data.pop("engine") == "eager"                         # added later (issue 11)
+    assert data.pop("learned_loss") is None                      # added later (issue 16)
     assert data["model"].pop("expert_ids") == 0                  # added later (issue 12)
     assert data["model"].pop("init_scale") == 1.0                # added later (issue 15)
     assert data["model"].pop("vector_feedback") is False         # added later (issue 16)
