@@ -32,13 +32,13 @@ EXPECTED_CHANGES = {
     "SOAP": ["optimizer"], "multiplicative": ["model.multiplicative"], "per-expert readout":
     ["model.per_expert_readout"], "exponential update": ["model.exponential_update"],
     "random IDs": ["model.expert_ids"], "vector feedback": ["model.vector_feedback"],
-    "last step only": ["loss_on"], "batch x4": ["batch"],
+    "last step only": ["loss_on"], "batch x4": ["batch"], "learned loss": ["gradient", "learned_loss"],
 }
 
 
 @pytest.mark.parametrize("arm", list(ch.ARMS))
 def test_each_arm_changes_only_what_it_names(arm):
-    base = standard.standard_run(4, seed=2).replace(stop_when_solved=ch.QUICK.stop_window)
+    base = standard.standard_run(ch.QUICK.n, seed=2).replace(stop_when_solved=ch.QUICK.stop_window)
     cfg = ch.arm_config(arm, seed=2)
     if arm == "TCNN":
         assert isinstance(cfg.model, ChaoticBadgerConfig)
@@ -49,6 +49,16 @@ def test_each_arm_changes_only_what_it_names(arm):
         assert fields_changed(cfg, base) == EXPECTED_CHANGES[arm]
     assert cfg.seed == 2 and cfg.iterations == base.iterations          # the same seeds and budget
     assert ch.arm_config(arm, seed=2, factor=3.0).lr == pytest.approx(3 * cfg.lr)
+
+
+def test_the_learned_loss_is_meta_trained_on_the_smaller_game_of_each_mode():
+    for quick, size in ((True, ch.QUICK), (False, ch.FULL)):
+        spec = ch.arm_config("learned loss", seed=1, quick=quick).learned_loss
+        assert spec == ch.learned_loss_spec(quick)
+        assert spec.base == standard.standard_run(size.ml3_n, 0, quick)      # the standard agent of that N
+        assert size.ml3_n < size.n and spec.meta_iterations == size.ml3_iterations
+    # the same recipe for every seed, so every seed trains on the same learned loss
+    assert ch.arm_config("learned loss", seed=0).learned_loss == ch.arm_config("learned loss", seed=3).learned_loss
 
 
 def test_full_mode_is_the_study_scale_with_a_search():

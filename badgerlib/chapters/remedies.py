@@ -32,10 +32,10 @@ Example
 -------
 >>> size = sizes(quick=True)
 >>> size.n, size.seeds, standard_config(quick=True).iterations, len(size.arms)
-(4, 4, 1500, 10)
+(3, 4, 1200, 11)
 >>> cfg = arm_config("PCGrad", seed=1)
 >>> cfg.gradient, cfg.task.n, cfg.seed, cfg.lr
-('pcgrad', 4, 1, 0.003)
+('pcgrad', 3, 1, 0.003)
 """
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ from badgerlib.chapters import standard
 from badgerlib.chapters.standard import final_error
 from badgerlib.checks import check_choice
 from badgerlib.config import RunConfig
+from badgerlib.learned_loss import LearnedLossConfig, lookahead_gain
 from badgerlib.tcnn import ChaoticBadgerConfig
 
 import badgerlib.remedies  # noqa: F401  (registers pcgrad, upgrad, gauss-newton, sgd, soap)
@@ -74,17 +75,24 @@ def _tcnn(cfg: RunConfig) -> RunConfig:
                                                  topology=m.topology, links=m.links, features=m.features))
 
 
+def _ml3(cfg: RunConfig, quick: bool) -> RunConfig:
+    """Train on the loss meta-learned on the mode's smaller game (:func:`learned_loss_spec`)."""
+    return cfg.replace(gradient="ml3", learned_loss=learned_loss_spec(quick))
+
+
 @dataclass(frozen=True)
 class Arm:
     """One remedy or control: ``kind`` (the family the ranking groups it in), ``change``
-    (the standard config -> the arm's config, learning rate left alone), ``lr_scale`` (its
+    (the standard config -> the arm's config, learning rate left alone; with ``by_mode`` it
+    also takes ``quick``), ``lr_scale`` (its
     base learning rate over the standard Adam rate: the plain-SGD step of Gauss-Newton is not
     on Adam's scale) and ``source`` (what the study or the literature says of it)."""
 
     kind: str
-    change: Callable[[RunConfig], RunConfig]
+    change: Callable[..., RunConfig]
     lr_scale: float = 1.0
     source: str = ""
+    by_mode: bool = False     # ``change(cfg, quick)``: the change depends on the mode
 
 
 #: Every arm of the benchmark, in the ranking's order of kinds. The learning rate each arm
@@ -101,6 +109,8 @@ ARMS: dict[str, Arm] = {
                 source="Vyas et al. 2024, a practical preconditioned optimiser"),
     "multiplicative": Arm("architecture", _model(multiplicative=True),
                           source="task-conditioned gating, the study's reading of Yu et al."),
+    "learned loss": Arm("learned loss", _ml3, by_mode=True,
+                        source="ML3, Bechtle et al. 2019: a loss meta-learned on a smaller game"),
     "TCNN": Arm("chaotic cell", _tcnn, source="Chen & Aihara 1995; the study: hard to converge"),
     "per-expert readout": Arm("symmetry breaker", _model(per_expert_readout=True), source="the study, chapter 5"),
     "exponential update": Arm("symmetry breaker", _model(exponential_update=True), source="the study, chapter 5"),
@@ -147,39 +157,48 @@ class Sizes:
         (:func:`cost_table`).
     stop_window: ``RunConfig.stop_when_solved`` of every run (None: the standard run's own,
         which stops the full-mode N = 20 runs 1000 iterations after they are solved).
+    ml3_n: N of the smaller game the learned loss is meta-trained on (with the standard agent
+        of that N), before the benchmark at ``n`` applies it.
+    ml3_iterations: meta-training updates (:class:`badgerlib.learned_loss.LearnedLossConfig`).
+    ml3_episode: Badger updates per meta-training episode (a fresh Badger after each).
 
     Example
     -------
-    >>> FULL.n, FULL.seeds, FULL.lr_factors, len(FULL.arms)
-    (20, 10, (0.333, 1.0, 3.0), 13)
+    >>> FULL.n, FULL.seeds, FULL.lr_factors, len(FULL.arms), FULL.ml3_n
+    (20, 10, (0.333, 1.0, 3.0), 14, 6)
     """
 
-    n: int = 4
+    n: int = 3
     seeds: int = 4
     lr_factors: tuple = (1.0,)
     arms: tuple = tuple(a for a in ARMS if a not in ("Gauss-Newton", "per-expert readout", "random IDs"))
     conflict_arms: tuple = ("Adam", "multiplicative")
     cost_iterations: int = 30
     stop_window: int | None = 100
+    ml3_n: int = 2
+    ml3_iterations: int = 400
+    ml3_episode: int = 200
 
 
-#: Quick mode: N = 4 (the standard run solves every dimension at 950-1340 of its 1500
-#: iterations), 4 seeds, every arm but Gauss-Newton (one of its steps costs about ten of
+#: Quick mode: N = 3 (the standard run solves every dimension at 530-630 of its 1200
+#: iterations), 4 seeds, every arm but Gauss-Newton (one of its steps costs about fifteen of
 #: Adam's: its cost is measured, its runs are full mode's) and two symmetry breakers that
-#: chapter 5 tests (per-expert readout and random IDs: in the pilot below both solved at
-#: Adam's pace, speed-up 0.96), no learning-rate search, and every run stops 100 iterations
-#: after it is solved: the test suite's budget (with all 12 arms the chapter took 7.5 min in
-#: make test). A pilot that ran all
-#: 1500 iterations trained for 7 min on 2 cores, 6 min 14 s with the stop; 3 seeds would
-#: save a quarter of that, but with 3 runs per arm the bootstrap intervals are the runs'
-#: range (a pilot on seeds 0-2 read the multiplicative arm as faster, which its fourth seed
-#: undid).
+#: chapter 5 tests (per-expert readout and random IDs: in an N = 4 pilot both solved at Adam's
+#: pace, speed-up 0.96), no learning-rate search, every run stopping 100 iterations after it
+#: is solved, and the learned loss meta-trained on N = 2: the test suite's budget. The
+#: chapter's first quick mode ran at N = 4 (1500 iterations) and took 7 min in make test, over
+#: its 6 (and the learned loss was still to come); 3 seeds instead of 4 would have saved a
+#: quarter, but with 3 runs per arm the bootstrap intervals are the runs' range (an N = 4 pilot
+#: on seeds 0-2 read the multiplicative arm as faster, which its fourth seed undid).
 QUICK = Sizes()
 
 #: Full mode: the study's N = 20 (the standard agent of 16 experts, hidden 64, 24 inner steps,
 #: 150 000 iterations that stop 1000 iterations after every dimension is solved), 10 seeds,
-#: every arm, and a learning-rate search of three factors for each.
-FULL = Sizes(n=20, seeds=10, lr_factors=(0.333, 1.0, 3.0), arms=tuple(ARMS), stop_window=None)
+#: every arm, a learning-rate search of three factors for each, and the learned loss
+#: meta-trained on N = 6 (the issue's transfer question: does a loss learned on N = 6 help at
+#: N = 20?).
+FULL = Sizes(n=20, seeds=10, lr_factors=(0.333, 1.0, 3.0), arms=tuple(ARMS), stop_window=None, ml3_n=6,
+             ml3_iterations=5000, ml3_episode=2500)
 
 
 def sizes(quick: bool = True) -> Sizes:
@@ -201,7 +220,7 @@ def standard_config(quick: bool = True, seed: int = 0) -> RunConfig:
     Example
     -------
     >>> standard_config(True).iterations, standard_config(False).model.experts
-    (1500, 16)
+    (1200, 16)
     """
     return standard.standard_run(sizes(quick).n, seed, quick)
 
@@ -213,14 +232,14 @@ def arm_config(arm: str, seed: int = 0, quick: bool = True, factor: float = 1.0)
 
     Example
     -------
-    >>> arm_config("Adam", seed=3) == standard.standard_run(4, 3).replace(stop_when_solved=100)
+    >>> arm_config("Adam", seed=3) == standard.standard_run(3, 3).replace(stop_when_solved=100)
     True
     >>> arm_config("Gauss-Newton", factor=3.0).lr, arm_config("batch x4").batch
     (0.27, 128)
     >>> arm_config("Lion")
     Traceback (most recent call last):
     ...
-    ValueError: arm = 'Lion': must be one of ['Adam', 'PCGrad', 'UPGrad', 'Gauss-Newton', 'SOAP', 'multiplicative', 'TCNN', 'per-expert readout', 'exponential update', 'random IDs', 'vector feedback', 'last step only', 'batch x4']
+    ValueError: arm = 'Lion': must be one of ['Adam', 'PCGrad', 'UPGrad', 'Gauss-Newton', 'SOAP', 'multiplicative', 'learned loss', 'TCNN', 'per-expert readout', 'exponential update', 'random IDs', 'vector feedback', 'last step only', 'batch x4']
     """
     if arm not in ARMS:
         raise ValueError(f"arm = {arm!r}: must be one of {list(ARMS)}")
@@ -228,11 +247,29 @@ def arm_config(arm: str, seed: int = 0, quick: bool = True, factor: float = 1.0)
     window = sizes(quick).stop_window
     if window is not None:
         base = base.replace(stop_when_solved=window)
-    cfg = ARMS[arm].change(base)
+    cfg = ARMS[arm].change(base, quick) if ARMS[arm].by_mode else ARMS[arm].change(base)
     lr = round(base.lr * ARMS[arm].lr_scale * factor, 6)
     if not 0 < lr <= 1:
         raise ValueError(f"factor = {factor!r}: makes the learning rate of {arm!r} {lr}; must be in (0, 1]")
     return cfg if lr == cfg.lr else cfg.replace(lr=lr)
+
+
+def learned_loss_spec(quick: bool = True) -> LearnedLossConfig:
+    """The recipe of the learned loss the ``"learned loss"`` arm trains on: meta-trained
+    (:func:`badgerlib.learned_loss.meta_train`) with the standard agent of the mode's smaller
+    game ``ml3_n`` (its inner steps, batch, Adam and learning rate), ``ml3_iterations`` updates
+    in episodes of ``ml3_episode``, seed 0; the rest
+    :class:`~badgerlib.learned_loss.LearnedLossConfig`'s defaults.
+
+    Example
+    -------
+    >>> spec = learned_loss_spec(True)
+    >>> spec.base.task.n, spec.base.model.experts, spec.meta_iterations
+    (2, 8, 400)
+    """
+    size = sizes(quick)
+    base = standard.standard_run(size.ml3_n, 0, quick)
+    return LearnedLossConfig(base=base, meta_iterations=size.ml3_iterations, episode=size.ml3_episode)
 
 
 def configs(quick: bool = True) -> dict[str, list[RunConfig]]:
@@ -242,7 +279,7 @@ def configs(quick: bool = True) -> dict[str, list[RunConfig]]:
     -------
     >>> groups = configs(quick=True)
     >>> len(groups), len(groups["Adam"]), "Gauss-Newton" in groups
-    (10, 4, False)
+    (11, 4, False)
     """
     size = sizes(quick)
     return {arm: [arm_config(arm, s, quick, f) for f in size.lr_factors for s in range(size.seeds)]
@@ -543,7 +580,7 @@ def full_mode_core_hours(costs: pd.DataFrame) -> float:
     -------
     >>> costs = pd.DataFrame({"arm": list(ARMS), "times Adam": [1.0] * len(ARMS)})
     >>> round(full_mode_core_hours(costs))
-    471
+    507
     """
     ratio = costs.set_index("arm")["times Adam"]
     runs = sum(ratio[arm] * len(cfgs) for arm, cfgs in configs(quick=False).items())
@@ -551,12 +588,14 @@ def full_mode_core_hours(costs: pd.DataFrame) -> float:
 
 
 # --------------------------------------------------------------------------------- findings
-def findings(rank: pd.DataFrame, conflict: dict) -> dict:
+def findings(rank: pd.DataFrame, conflict: dict, meta: dict | None = None) -> dict:
     """What the chapter's checks and verdict read: ``control`` (the vector-feedback control's
     solve speed-up and its interval), ``faster`` / ``slower`` (arms whose solve speed-up
     interval lies above / below 1), ``tcnn_solved`` (TCNN runs that solved every dimension, of
-    ``tcnn_runs``), ``adam_solved`` of ``adam_runs``, and ``conflict`` (the multiplicative
-    arm's conflict minus Adam's).
+    ``tcnn_runs``), ``adam_solved`` of ``adam_runs``, ``conflict`` (the multiplicative
+    arm's conflict minus Adam's), ``learned`` (the learned-loss arm's solve speed-up and its
+    interval, None when not trained) and ``meta`` (its meta-training's lookahead gain,
+    :func:`badgerlib.learned_loss.lookahead_gain`, as given).
 
     Example
     -------
@@ -568,10 +607,11 @@ def findings(rank: pd.DataFrame, conflict: dict) -> dict:
     """
     others = [a for a in rank.index if a != REFERENCE]
     pick = lambda a: rank.loc[a] if a in rank.index else None  # noqa: E731
-    control, tcnn = pick("vector feedback"), pick("TCNN")
+    control, tcnn, learned = pick("vector feedback"), pick("TCNN"), pick("learned loss")
+    speedup = lambda r: None if r is None else {k: float(r[f"solve{s}"]) for k, s in  # noqa: E731
+                                                (("ratio", "_x"), ("low", "_low"), ("high", "_high"))}
     return {
-        "control": None if control is None else {k: float(control[f"solve{s}"]) for k, s in
-                                                  (("ratio", "_x"), ("low", "_low"), ("high", "_high"))},
+        "control": speedup(control), "learned": speedup(learned), "meta": meta,
         "faster": [a for a in others if rank.loc[a, "solve_low"] > 1],
         "slower": [a for a in others if rank.loc[a, "solve_high"] < 1],
         "tcnn_solved": None if tcnn is None else int(tcnn.solved),
@@ -595,7 +635,7 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
     >>> print(v["verdict"])
     Partly. Faster than Adam to solve every dimension: SOAP (and the controls last step only); slower: PCGrad, TCNN; TCNN solved 0 of 4 runs (Adam 4 of 4): hard to converge, as the study says; vector feedback (the scalar bottleneck removed): speed-up 1.20 (95 % interval 0.00 to 1.70); multiplicative gating changes the gradient conflict by -0.05, 95 % interval -0.20 to 0.10.
     >>> v["scale"]
-    'quick mode: N = 4, 10 arms x 4 seeds x 1500 iterations, no learning-rate search'
+    'quick mode: N = 3, 11 arms x 4 seeds x 1200 iterations, no learning-rate search'
     """
     remedies = [a for a in found["faster"] if ARMS[a].kind != "control"]
     controls = [a for a in found["faster"] if ARMS[a].kind == "control"]
@@ -613,6 +653,12 @@ def verdict(found: dict, size: Sizes, quick: bool) -> dict[str, str]:
     if found.get("control") is not None:
         c = found["control"]
         parts.append(f"vector feedback (the scalar bottleneck removed): speed-up "
+                     f"{interval_text({'median': c['ratio'], 'low': c['low'], 'high': c['high']}, 2)}")
+    if found.get("learned") is not None:
+        c, m = found["learned"], found.get("meta") or {}
+        gain = (f" (meta-training: its lookahead step lowered the objective {m['gain']:.2f}x as much as the "
+                f"objective's own)") if np.isfinite(m.get("gain", np.nan)) else ""
+        parts.append(f"the learned loss (ML3){gain}: speed-up "
                      f"{interval_text({'median': c['ratio'], 'low': c['low'], 'high': c['high']}, 2)}")
     c = found.get("conflict") or {}
     if np.isfinite(c.get("difference", np.nan)):
@@ -632,7 +678,7 @@ def setup_values(quick: bool = True) -> dict[str, str]:
     -------
     >>> v = setup_values(True)
     >>> v["n"], v["seeds"], v["iterations"], v["experts"]
-    ('4', '4', '1500', '8')
+    ('3', '4', '1200', '8')
     """
     size = sizes(quick)
     cfg = standard_config(quick)
@@ -660,6 +706,57 @@ def arm_table(quick: bool = True) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# ---------------------------------------------------------------------------- learned loss
+def meta_summary(result) -> dict:
+    """What the chapter says of the learned loss's meta-training (a
+    :class:`badgerlib.learned_loss.MetaResult`): :func:`~badgerlib.learned_loss.lookahead_gain`
+    over its second half, its seconds, updates and the pretraining misfit.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> h = {"iteration": np.arange(4.0), "learned": np.array([0.9, 0.9, 0.8, 0.8]),
+    ...      "plain": np.array([0.9, 0.9, 0.9, 0.9]), "before": np.ones(4)}
+    >>> r = SimpleNamespace(history=h, meta={"seconds": 12.0, "pretrain_misfit": 0.001},
+    ...                     spec=learned_loss_spec(True))
+    >>> m = meta_summary(r)
+    >>> round(m["gain"], 2), m["iterations"], m["n"]
+    (2.0, 400, 2)
+    """
+    gain = lookahead_gain(result.history)
+    return {**gain, "seconds": float(result.meta["seconds"]), "misfit": float(result.meta["pretrain_misfit"]),
+            "iterations": result.spec.meta_iterations, "n": result.spec.base.task.n}
+
+
+def plot_meta_training(history: dict, ax=None, window: int = 10):
+    """The learned loss's meta-training: at each measurement, how much one lookahead step
+    lowered the task's objective on a fresh batch, along the learned loss's gradient and along
+    the objective's own (a running mean over ``window`` measurements; above the other line:
+    the better step). Returns the axes.
+
+    Example
+    -------
+    >>> h = {"iteration": np.arange(0.0, 50, 5), "learned": np.full(10, 0.9), "plain": np.full(10, 0.95),
+    ...      "before": np.ones(10)}
+    >>> len(plot_meta_training(h, window=3).get_lines())
+    3
+    """
+    from badgerlib import plots
+
+    if ax is None:
+        _, ax = plots.figure(height=3.0)
+    it = np.asarray(history["iteration"])
+    smooth = lambda x: pd.Series(x).rolling(window, min_periods=1).mean().to_numpy()  # noqa: E731
+    for key, label, color in (("learned", "learned loss", plots.PALETTE[0]),
+                              ("plain", "the objective itself", plots.PALETTE[1])):
+        ax.plot(it, smooth(history["before"] - history[key]), color=color, label=label)
+    ax.axhline(0.0, color="0.5", lw=0.8, ls="--")
+    ax.set_xlabel("meta-training update")
+    ax.set_ylabel("objective lowered by\none lookahead step")
+    ax.legend(fontsize=8)
+    return ax
+
+
 # ---------------------------------------------------------------------------------- figures
 def plot_survival(table: pd.DataFrame, axes, event: str = "solved") -> None:
     """Kaplan-Meier curves of every arm in two panels (the proposed remedies; the symmetry
@@ -681,7 +778,7 @@ def plot_survival(table: pd.DataFrame, axes, event: str = "solved") -> None:
 
     check_choice("plot_survival", "event", event, ("solved", "escaped"))
     duration = "solved_at" if event == "solved" else "escape"
-    first = {"baseline", "gradient surgery", "natural gradient", "architecture"}
+    first = {"baseline", "gradient surgery", "natural gradient", "architecture", "learned loss"}
     present = [a for a in ARMS if a in set(table.arm)]
     panels = ([a for a in present if ARMS[a].kind in first],
               [REFERENCE] + [a for a in present if ARMS[a].kind not in first])
