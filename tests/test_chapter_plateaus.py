@@ -171,3 +171,47 @@ def test_the_tables_a_reader_sees_have_readable_columns():
     assert shown["solved at the end"].tolist() == ["2 of 2", "2 of 2"]
     speeds = plateaus.speed_table({standard_run(2): 12.34, standard_run(3): 5.0})
     assert speeds["iterations per second"].tolist() == ["12.3", "5.0"]
+
+
+def test_the_stability_test_rolls_the_trained_agent_past_its_horizon(tmp_path):
+    """The error at the trained length is the agent's own (its rollout on fresh tasks), every
+    longer rollout starts on the same tasks, and the curve is the longest one's."""
+    cfg = standard_run(2, 0).replace(iterations=30, snapshot_count=2)
+    run = train(cfg, runs_dir=tmp_path, progress=False)
+    tab = plateaus.stability_table([run], factors=(1, 3), batch=16)
+    row = tab.iloc[0]
+    own = run.rollout(batch=16).feedback[:, -1].mean().item() / cfg.task.zeros_level
+    assert row.error_x1 == pytest.approx(own, rel=1e-6)
+    curve = np.asarray(row.curve)
+    assert len(curve) == 3 * cfg.inner_steps + 1
+    assert curve[-1] == pytest.approx(row.error_x3, rel=1e-6)
+    # the first inner steps of the long rollout are the short one's: the same tasks and states
+    assert curve[cfg.inner_steps] == pytest.approx(row.error_x1, rel=1e-5)
+    assert row.drift == pytest.approx(row.error_x3 / row.error_x1)
+
+
+def drifting_table(seeds=5, seed=0):
+    """Per run an error that rises past the horizon (x1 small, x5 larger)."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.uniform(0.005, 0.02, seeds)
+    tab = pd.DataFrame({"seed": range(seeds), "error_x1": x1, "error_x5": x1 * rng.uniform(5, 60, seeds)})
+    tab["drift"] = tab.error_x5 / tab.error_x1
+    return tab
+
+
+def test_the_drift_check_fails_on_a_stable_solution_and_on_shuffled_labels():
+    """The chapter asserts the sign test's p <= 0.05: it holds on drifting runs, fails when the
+    error stays where it was, and fails on most relabellings of which length is which."""
+    assert plateaus.stability_summary(drifting_table())["p"] <= 0.05
+    stable = drifting_table()
+    stable["error_x5"] = stable.error_x1 * np.random.default_rng(1).uniform(0.8, 1.0, len(stable))
+    stable["drift"] = stable.error_x5 / stable.error_x1
+    assert plateaus.stability_summary(stable)["p"] > 0.05
+    rng, passes = np.random.default_rng(2), 0
+    for _ in range(200):
+        tab = drifting_table(seed=int(rng.integers(1 << 30)))
+        swap = rng.random(len(tab)) < 0.5
+        tab.loc[swap, ["error_x1", "error_x5"]] = tab.loc[swap, ["error_x5", "error_x1"]].values
+        tab["drift"] = tab.error_x5 / tab.error_x1
+        passes += plateaus.stability_summary(tab)["p"] <= 0.05
+    assert passes < 20                    # 1 in 32 by chance with 5 runs

@@ -464,6 +464,106 @@ def lyapunov_tests(runs, n_surrogates: int = 39) -> list[tuple]:
             if (found := final_plateau_lyapunov(run, n_surrogates=n_surrogates)) is not None]
 
 
+#: Inner-loop lengths of the stability test, in multiples of the trained inner steps.
+STABILITY_FACTORS = (1, 2, 5)
+
+
+def rollout_stability(run, factors: Sequence[int] = STABILITY_FACTORS, batch: int = 256) -> dict:
+    """The trained agent run past its trained horizon: its error of the last guess (zeros
+    level = 1, averaged over ``batch`` fresh tasks, the same tasks and initial states at
+    every length) when the inner loop runs ``f`` times the trained inner steps, for each
+    ``f`` of ``factors`` (keys ``error_x<f>``), and ``curve``, the error at every step of the
+    longest rollout (step 0 the given zeros guess). A solution that is asymptotically stable
+    keeps its error down however long the inner loop runs; the error of one that drifts
+    rises past the trained horizon.
+
+    Example
+    -------
+    >>> import torch
+    >>> from types import SimpleNamespace
+    >>> fake = SimpleNamespace(config=standard_run(2), rollout=lambda batch, steps: SimpleNamespace(
+    ...     feedback=torch.linspace(1.0, 0.0, steps + 1).repeat(batch, 1)))
+    >>> out = rollout_stability(fake, factors=(1, 2), batch=4)
+    >>> out["error_x1"], out["error_x2"], len(out["curve"])
+    (0.0, 0.0, 21)
+    """
+    cfg = run.config
+    steps, level = cfg.inner_steps, cfg.task.zeros_level
+    out = {}
+    for f in factors:
+        feedback = run.rollout(batch=batch, steps=int(f) * steps).feedback
+        out[f"error_x{f}"] = float(feedback[:, -1].mean()) / level
+        curve = feedback.mean(dim=0).double().numpy() / level
+    out["curve"] = curve
+    return out
+
+
+def stability_table(runs, factors: Sequence[int] = STABILITY_FACTORS, batch: int = 256) -> pd.DataFrame:
+    """One row per run of :func:`rollout_stability`: ``seed``, ``steps`` (its trained inner
+    steps), ``error_x<f>`` for each factor,
+    ``drift`` (the error at the longest rollout over the error at the trained length) and
+    ``curve``.
+
+    It rolls out trained agents: the examples are in ``tests/test_chapter_plateaus.py``.
+    """
+    rows = []
+    for run in runs:
+        r = rollout_stability(run, factors, batch)
+        rows.append({"seed": run.config.seed, "steps": run.config.inner_steps,
+                     **{k: v for k, v in r.items() if k != "curve"},
+                     "drift": r[f"error_x{max(factors)}"] / r[f"error_x{min(factors)}"], "curve": r["curve"]})
+    return pd.DataFrame(rows)
+
+
+def stability_summary(tab: pd.DataFrame, solved: float = 0.25) -> dict:
+    """One number per run (its ``drift``), then across runs: ``n``, ``rising`` (runs whose
+    error is higher at the longest rollout than at the trained length), ``p`` (one-sided
+    sign test that the error rises: the binomial probability of at least that many rising
+    runs if rising and falling were equally likely), ``drift_median`` / ``drift_range``, and
+    per factor ``solved_x<f>``: runs whose error there is still below ``solved`` (a quarter of
+    the zeros level, the threshold a dimension counts as solved at).
+
+    Example
+    -------
+    >>> tab = pd.DataFrame({"seed": [0, 1, 2], "error_x1": [0.01, 0.02, 0.01], "error_x5": [0.3, 0.1, 0.5]})
+    >>> tab["drift"] = tab.error_x5 / tab.error_x1
+    >>> s = stability_summary(tab)
+    >>> s["rising"], round(s["p"], 3), s["solved_x5"], s["drift_median"]
+    (3, 0.125, 1, 30.0)
+    """
+    factors = sorted(int(c.split("x")[1]) for c in tab.columns if c.startswith("error_x"))
+    rising = int((tab.drift > 1).sum())
+    out = {"n": len(tab), "rising": rising,
+           "p": float(stats.binomtest(rising, len(tab), 0.5, alternative="greater").pvalue) if len(tab) else np.nan,
+           "drift_median": float(tab.drift.median()),
+           "drift_range": (float(tab.drift.min()), float(tab.drift.max()))}
+    out.update({f"solved_x{f}": int((tab[f"error_x{f}"] < solved).sum()) for f in factors})
+    if "steps" in tab and len(tab):
+        out["steps"] = int(tab.steps.iloc[0])
+    return out
+
+
+def stability_values(summary: dict, batch: int = 256) -> dict:
+    """The numbers the stability text shows, from :func:`stability_summary` (its trained
+    inner ``steps``), with the ``batch`` of tasks (glue name -> text).
+
+    Example
+    -------
+    >>> s = {"n": 5, "rising": 5, "p": 0.03125, "drift_median": 18.0, "drift_range": (9.0, 65.0),
+    ...      "solved_x1": 5, "solved_x2": 5, "solved_x5": 2, "steps": 10}
+    >>> v = stability_values(s)
+    >>> v["stab_rising"], v["stab_p"], v["stab_drift"], v["stab_solved_x5"], v["stab_steps"]
+    ('5 of 5', '0.031', '18 (9 to 65)', '2 of 5', '10')
+    """
+    n = summary["n"]
+    out = {"stab_rising": f"{summary['rising']} of {n}", "stab_p": f"{summary['p']:.3f}",
+           "stab_steps": str(summary["steps"]), "stab_batch": str(batch),
+           "stab_drift": f"{summary['drift_median']:.0f} ({summary['drift_range'][0]:.0f} to "
+                         f"{summary['drift_range'][1]:.0f})"}
+    out.update({f"stab_{k}": f"{v} of {n}" for k, v in summary.items() if k.startswith("solved_x")})
+    return out
+
+
 def count_summary(rtab: pd.DataFrame, ptab: pd.DataFrame) -> dict:
     """Plateau counts and lengths over N: ``means`` (mean plateaus per run, by N), ``rho``
     (Spearman correlation of the count with N, a scipy result with ``statistic`` and
@@ -936,6 +1036,33 @@ def plot_lyapunov(run, plateau, tests, axes=None):
     ax.set_ylabel("largest Lyapunov exponent\n(per outer iteration)")
     ax.set_title("dots: the run; boxes: shuffled copies")
     return axes
+
+
+def plot_stability(tab: pd.DataFrame, ax=None, solved: float = 0.25):
+    """The error (zeros level = 1, log scale) at every inner step of each converged run's
+    longest rollout (:func:`stability_table`'s ``curve``), with the trained horizon
+    (``steps``, dotted) and the solved threshold (dashed). Returns the axes.
+
+    Example
+    -------
+    >>> tab = pd.DataFrame({"seed": [0], "steps": [10], "curve": [np.linspace(1.0, 0.01, 51)]})
+    >>> len(plot_stability(tab).get_lines())
+    3
+    """
+    steps = int(tab.steps.iloc[0])
+    if ax is None:
+        _, ax = plots.figure(height=3.2)
+    for i, r in enumerate(tab.itertuples()):
+        curve = np.asarray(r.curve)
+        ax.semilogy(np.arange(1, len(curve)), curve[1:], color=plots.PALETTE[i % len(plots.PALETTE)], lw=1.2,
+                    label=f"seed {r.seed}")
+    ax.axvline(steps, color="0.3", lw=1, ls=":")
+    ax.axhline(solved, color="0.5", lw=1, ls="--")
+    ax.set_xlabel("inner step (dotted: the trained number of steps)")
+    ax.set_ylabel("error of the guess\n(zeros level = 1)")
+    if len(tab) <= 10:
+        ax.legend(fontsize=7, ncol=2)
+    return ax
 
 
 def plot_counts(rtab: pd.DataFrame, ptab: pd.DataFrame, axes=None):
