@@ -80,7 +80,7 @@ def test_plateau_and_transition_tables_on_known_plateaus():
     pt = plateau_table(runs)
     assert pt[pt.n == 3].unsolved.tolist() == [3, 2, 1, 0] * 2
     assert pt.final.sum() == 3 and (pt.hurst.dropna().between(0.3, 0.7)).all()
-    assert plateaus.level_offset(pt) < 0.1
+    assert plateaus.level_test(pt)["median"] < 0.1
     tt = transition_table(runs)
     assert len(tt) == 3 + 3 + 2 and (tt.end - tt.start + 1 >= 100).all()
     assert (tt.gap >= 0).all() and tt.grad_norm_before.notna().all()
@@ -215,3 +215,25 @@ def test_the_drift_check_fails_on_a_stable_solution_and_on_shuffled_labels():
         tab["drift"] = tab.error_x5 / tab.error_x1
         passes += plateaus.stability_summary(tab)["p"] <= 0.05
     assert passes < 20                    # 1 in 32 by chance with 5 runs
+
+
+def test_the_level_test_reads_only_intermediate_plateaus_and_fails_on_uniform_levels():
+    """Zeros and converged plateaus do not count; levels spread uniformly between whole
+    dimensions pass the check about as often as its level says (5 %), whole levels always."""
+    rng = np.random.default_rng(0)
+
+    def table(levels_fn, runs=18):
+        rows = []
+        for seed in range(runs):
+            n = 4
+            rows += [{"n": n, "seed": seed, "unsolved": n, "level": 1.0},     # zeros: whole by construction
+                     {"n": n, "seed": seed, "unsolved": 0, "level": 0.0}]
+            for k in (1, 2, 3):
+                level = levels_fn(k) / n
+                rows.append({"n": n, "seed": seed, "unsolved": int(round(level * n)), "level": level})
+        return pd.DataFrame(rows)
+
+    whole = plateaus.level_test(table(lambda k: k + rng.normal(0, 0.03)))
+    assert whole["p"] <= 0.05 and len(whole["per_run"]) == 18 and (whole["per_run"].plateaus == 3).all()
+    passes = sum(plateaus.level_test(table(lambda k: rng.uniform(0.5, 3.5)))["p"] <= 0.05 for _ in range(200))
+    assert passes < 25

@@ -353,6 +353,29 @@ def sign_interval(values, level: float = 0.95) -> dict:
     return out
 
 
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (Holm 1979): the k-th smallest is
+    multiplied by ``m - k + 1``, made monotone and capped at 1. Rejecting where the adjusted
+    p is at most alpha controls the chance of any false rejection in the family at alpha,
+    whatever the dependence between the tests. NaN stays NaN and does not count.
+
+    Example
+    -------
+    >>> holm([0.01, 0.04, 0.03]).tolist()
+    [0.03, 0.06, 0.06]
+    >>> holm([0.02, float("nan")]).tolist()
+    [0.02, nan]
+    """
+    p = np.asarray(pvalues, dtype=np.float64)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = len(order)
+    adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order])) if m else []
+    out[order] = adjusted
+    return np.round(out, 12)
+
+
 def median_difference(a, b, n_boot: int = 10_000, seed: int = 0) -> dict:
     """Two groups of runs, one number per run each (NaN and inf dropped): the difference of
     their medians ``median(a) - median(b)`` (``difference``) with a 95 % percentile bootstrap

@@ -8,7 +8,7 @@ Everything the chapter runs, tabulates and draws on its own lives here:
 * tables, one row per plateau / transition / snapshot: :func:`plateau_table`,
   :func:`transition_table`, :func:`direction_table` (the per-run table is
   :func:`badgerlib.chapters.standard.run_table`);
-* the numbers the chapter reports, from those tables: :func:`level_offset`,
+* the numbers the chapter reports, from those tables: :func:`level_test`,
   :func:`phase_summary`, :func:`headline_summary`, :func:`direction_summary`, :func:`hurst_gradient_summary`,
   :func:`lyapunov_tests`, :func:`count_summary`, :func:`feature_summary`;
 * the same numbers as the text shows them (plain ints and rounded strings, by glue name):
@@ -334,17 +334,80 @@ def direction_table(runs, threshold: float = 0.5) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------- what is reported
-def level_offset(ptab: pd.DataFrame) -> float:
-    """Median distance, in dimensions, of the plateau levels (times N) from the nearest whole
-    number (uniformly spread levels: 0.25), over the rows of a :func:`plateau_table`.
+#: The mean distance of uniformly spread levels (times N) from the nearest whole number.
+UNIFORM_OFFSET = 0.25
+
+
+def level_test(ptab: pd.DataFrame) -> dict:
+    """Are the intermediate plateaus at levels of whole dimensions? Only the plateaus with
+    some but not all dimensions unsolved count (the zeros plateau, near N, and the converged
+    one, near 0, are whole numbers by construction). One number per run: the mean distance of
+    its intermediate levels (times N) from the nearest whole number (``per_run``: ``n``,
+    ``seed``, ``offset``, ``plateaus``). Against levels spread uniformly (mean distance
+    :data:`UNIFORM_OFFSET`), a one-sided Wilcoxon signed-rank test that the runs sit closer:
+    ``p`` over every run, and per N ``by_n`` (``runs``, ``median`` offset, ``p`` and ``p_holm``,
+    Holm-adjusted over the N values: :func:`badgerlib.analysis.stats.holm`). ``median`` is
+    the median over runs.
 
     Example
     -------
-    >>> round(level_offset(pd.DataFrame({"level": [1.0, 0.55, 0.3], "n": [2, 2, 2]})), 2)
-    0.1
+    >>> ptab = pd.DataFrame({"n": [3] * 12, "seed": np.repeat(range(6), 2), "unsolved": [3, 2] * 6,
+    ...                      "level": [1.0, 0.68, 1.0, 0.66, 1.0, 0.65, 1.0, 0.7, 1.0, 0.67, 1.0, 0.64]})
+    >>> t = level_test(ptab)
+    >>> len(t["per_run"]), round(t["median"], 3), round(t["p"], 3), t["by_n"].runs.tolist()
+    (6, 0.045, 0.016, [6])
     """
-    units = ptab.level * ptab.n
-    return float(np.median(np.abs(units - np.round(units))))
+    from badgerlib.analysis.stats import holm
+
+    mid = ptab[(ptab.unsolved > 0) & (ptab.unsolved < ptab.n)]
+    units = mid.level * mid.n
+    offsets = mid.assign(offset=np.abs(units - np.round(units)))
+    per_run = offsets.groupby(["n", "seed"]).offset.agg(["mean", "size"]).reset_index()
+    per_run.columns = ["n", "seed", "offset", "plateaus"]
+
+    def wilcoxon(x) -> float:
+        x = np.asarray(x, dtype=np.float64) - UNIFORM_OFFSET
+        return float(stats.wilcoxon(x, alternative="less").pvalue) if len(x) and np.any(x != 0) else np.nan
+
+    by_n = per_run.groupby("n").offset.agg(runs="size", median="median")
+    by_n["p"] = [wilcoxon(per_run[per_run.n == n].offset) for n in by_n.index]
+    by_n["p_holm"] = holm(by_n.p)
+    return {"per_run": per_run, "median": float(per_run.offset.median()) if len(per_run) else np.nan,
+            "p": wilcoxon(per_run.offset), "by_n": by_n}
+
+
+def level_values(test: dict, quick: bool) -> dict:
+    """The numbers the level text shows, from :func:`level_test` (glue name -> text):
+    ``lv_median``, ``lv_runs``, ``lv_p`` (over every run), ``lv_by_n`` (per N: the median
+    offset and the Holm-adjusted p) and ``lv_checked`` (what the finding check asserts in
+    this mode).
+
+    Example
+    -------
+    >>> by_n = pd.DataFrame({"runs": [5], "median": [0.02], "p": [0.03], "p_holm": [0.03]}, index=[3])
+    >>> v = level_values({"per_run": pd.DataFrame({"n": [3] * 5}), "median": 0.02, "p": 0.031, "by_n": by_n}, True)
+    >>> v["lv_by_n"], v["lv_p"]
+    ('0.02 at N = 3 (p = 0.03)', '0.031')
+    """
+    by_n = test["by_n"]
+    return {"lv_median": f"{test['median']:.2f}", "lv_runs": str(len(test["per_run"])), "lv_p": f"{test['p']:.2g}",
+            "lv_by_n": ", ".join(f"{r['median']:.2f} at N = {n} (p = {r['p_holm']:.2g})" for n, r in by_n.iterrows()),
+            "lv_checked": ("over every run (with 5 runs per N no Holm-adjusted test per N can reach 0.05)" if quick
+                           else "at every N, Holm-adjusted")}
+
+
+def level_check_p(test: dict, quick: bool) -> float:
+    """The p-value the finding check asserts on, from :func:`level_test`: over every run in
+    quick mode (5 runs per N cannot reach 0.05 after Holm), the largest Holm-adjusted one
+    over N in full mode (every N must show it).
+
+    Example
+    -------
+    >>> by_n = pd.DataFrame({"p_holm": [0.01, 0.04]}, index=[2, 3])
+    >>> level_check_p({"p": 0.001, "by_n": by_n}, True), level_check_p({"p": 0.001, "by_n": by_n}, False)
+    (0.001, 0.04)
+    """
+    return float(test["p"]) if quick else float(test["by_n"].p_holm.max())
 
 
 def phase_summary(rtab: pd.DataFrame) -> dict:
