@@ -237,3 +237,26 @@ def test_the_level_test_reads_only_intermediate_plateaus_and_fails_on_uniform_le
     assert whole["p"] <= 0.05 and len(whole["per_run"]) == 18 and (whole["per_run"].plateaus == 3).all()
     passes = sum(plateaus.level_test(table(lambda k: rng.uniform(0.5, 3.5)))["p"] <= 0.05 for _ in range(200))
     assert passes < 25
+
+
+def test_the_gradient_dip_check_needs_dips_beyond_the_trend():
+    """Gradient norms that only grow over training (a smooth trend) pass no dip; the same
+    trend with the plateaus' stretches lowered by a third does."""
+    spec = [("zeros", 300), (1, 300), (2, 300), (3, 300), (4, 300)]
+    trend_runs, dip_runs = [], []
+    for seed in range(8):
+        run = fake_run(4, spec, seed=seed)
+        T = len(run.history["last_error"])
+        rng = np.random.default_rng(seed)
+        trend = np.exp(np.linspace(-1.5, 0.0, T) ** 2 * -0.5 + rng.uniform(-0.1, 0.1)) * (
+            1 + 0.05 * rng.standard_normal(T))
+        trend_runs.append(SimpleNamespace(config=run.config, history={**run.history, "grad_norm": trend}))
+        lowered = trend.copy()
+        for p in plateau_table([trend_runs[-1]]).itertuples():
+            lowered[p.start:p.end + 1] *= 0.67
+        dip_runs.append(SimpleNamespace(config=run.config, history={**run.history, "grad_norm": lowered}))
+    flat = plateaus.dip_test(trend_runs, plateau_table(trend_runs), transition_table(trend_runs))
+    dipped = plateaus.dip_test(dip_runs, plateau_table(dip_runs), transition_table(dip_runs))
+    assert dipped["p"] <= 0.05 and dipped["ratio"] < 0.95
+    assert not flat["p"] <= 0.05          # NaN (no difference at all) or above 0.05
+    assert flat["paired_runs"] == dipped["paired_runs"] == 8

@@ -484,6 +484,110 @@ def hurst_gradient_summary(ptab: pd.DataFrame, ttab: pd.DataFrame) -> dict:
             "final_grad": float(ptab[ptab.final].grad_norm.median())}
 
 
+def gradient_dips(ptab: pd.DataFrame, ttab: pd.DataFrame) -> pd.DataFrame:
+    """One row per plateau with a transition on both sides (every plateau but a run's first
+    and last): ``n``, ``seed``, ``index`` and ``dip``, the log of its mean gradient norm minus
+    the mean of the logs of the transition before and the transition after it. Gradient norms
+    grow over training, so a plateau is always lower than the transition that leaves it;
+    against both neighbours a steady growth cancels, and a negative ``dip`` is a plateau whose
+    gradients are smaller than its surroundings', beyond the trend.
+
+    Example
+    -------
+    >>> ptab = pd.DataFrame({"n": [2] * 3, "seed": [0] * 3, "index": [0, 1, 2], "grad_norm": [0.1, 0.2, 0.8]})
+    >>> ttab = pd.DataFrame({"n": [2, 2], "seed": [0, 0], "index": [0, 1], "grad_norm": [0.2, 0.8]})
+    >>> gradient_dips(ptab, ttab)[["index", "dip"]].round(3).values.tolist()
+    [[1.0, -0.693]]
+    """
+    around = ttab.set_index(["n", "seed", "index"]).grad_norm
+    rows = []
+    for r in ptab.itertuples():
+        before, after = around.get((r.n, r.seed, r.index - 1)), around.get((r.n, r.seed, r.index))
+        if before is not None and after is not None:
+            rows.append({"n": r.n, "seed": r.seed, "index": r.index,
+                         "dip": float(np.log(r.grad_norm) - 0.5 * (np.log(before) + np.log(after)))})
+    return pd.DataFrame(rows, columns=["n", "seed", "index", "dip"])
+
+
+def dip_summary(dips: pd.DataFrame) -> dict:
+    """One number per run (its median ``dip`` of :func:`gradient_dips`: ``per_run``), then
+    across runs: ``runs``, ``ratio`` (exp of the median: a plateau's gradient norm over its
+    surroundings'), ``low`` / ``high`` (the same from a 95 % bootstrap interval of the
+    median) and ``share_lower`` (runs whose plateaus dip).
+
+    Example
+    -------
+    >>> dips = pd.DataFrame({"n": [2] * 6, "seed": range(6), "dip": [-0.3, -0.2, -0.4, -0.1, -0.35, -0.25]})
+    >>> s = dip_summary(dips)
+    >>> s["runs"], round(s["ratio"], 2), s["share_lower"]
+    (6, 0.76, 1.0)
+    """
+    from badgerlib.analysis.stats import median_interval
+
+    per_run = dips.groupby(["n", "seed"]).dip.median()
+    m = median_interval(per_run.values)
+    return {"per_run": per_run, "runs": len(per_run), "ratio": float(np.exp(m["median"])),
+            "low": float(np.exp(m["low"])), "high": float(np.exp(m["high"])),
+            "share_lower": float((per_run < 0).mean()) if len(per_run) else np.nan}
+
+
+def trend_only(run, degree: int = 3):
+    """``run`` with its gradient norm replaced by its smooth trend: a polynomial of
+    ``degree`` in the iteration fitted to the log gradient norm. A polynomial of low degree
+    follows the growth over training but not the dips of a few hundred iterations each, so
+    :func:`dip_summary` of it is the negative control of the gradient dips.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> run = SimpleNamespace(config=standard_run(2), history={"grad_norm": np.exp(np.linspace(0, 1, 50))})
+    >>> bool(np.allclose(trend_only(run).history["grad_norm"], run.history["grad_norm"]))
+    True
+    """
+    from types import SimpleNamespace
+
+    g = np.asarray(run.history["grad_norm"], dtype=np.float64)
+    t = np.linspace(-1.0, 1.0, len(g))
+    fit = np.polynomial.Polynomial.fit(t, np.log(np.maximum(g, 1e-12)), degree)
+    return SimpleNamespace(config=run.config, history={**run.history, "grad_norm": np.exp(fit(t))})
+
+
+def dip_test(runs, ptab: pd.DataFrame, ttab: pd.DataFrame) -> dict:
+    """Do plateaus dip below their surroundings more than the trend alone would make them?
+    :func:`dip_summary` of the runs' plateaus; under ``control`` the same on the same plateaus
+    and transitions with every run's gradient norm replaced by its smooth trend
+    (:func:`trend_only`: a curved trend alone dips a little, since the geometric mean of a
+    plateau's two ends is not its middle); and ``p``, a one-sided Wilcoxon signed-rank test
+    over runs that each run's dip lies below its trend's (one paired number per run).
+
+    It reads trained runs' histories: the examples are in ``tests/test_chapter_plateaus.py``.
+    """
+    runs = list(runs)
+    smooth_runs = [trend_only(r) for r in runs]
+    control = dip_summary(gradient_dips(plateau_table(smooth_runs), transition_table(smooth_runs)))
+    real = dip_summary(gradient_dips(ptab, ttab))
+    paired = (real["per_run"] - control["per_run"]).dropna()
+    p = float(stats.wilcoxon(paired.values, alternative="less").pvalue) if np.any(paired != 0) else np.nan
+    return {**real, "control": control, "p": p, "paired_runs": len(paired)}
+
+
+def dip_values(test: dict) -> dict:
+    """The numbers the gradient-dip text shows, from :func:`dip_test` (glue name -> text).
+
+    Example
+    -------
+    >>> t = {"runs": 18, "ratio": 0.73, "low": 0.68, "high": 0.8, "share_lower": 1.0, "p": 4e-6,
+    ...      "control": {"ratio": 0.99, "low": 0.96, "high": 1.0, "share_lower": 0.7}}
+    >>> v = dip_values(t)
+    >>> v["dip_ratio"], v["dip_p"], v["dip_control"]
+    ('0.73 (0.68 to 0.80)', '4e-06', '0.99 (0.96 to 1.00)')
+    """
+    c = test["control"]
+    return {"dip_ratio": f"{test['ratio']:.2f} ({test['low']:.2f} to {test['high']:.2f})",
+            "dip_runs": str(test["runs"]), "dip_lower": _pct(test["share_lower"]), "dip_p": f"{test['p']:.2g}",
+            "dip_control": f"{c['ratio']:.2f} ({c['low']:.2f} to {c['high']:.2f})"}
+
+
 def final_plateau_lyapunov(run, n_surrogates: int = 39, min_length: int = 200, seed: int | None = None):
     """The largest Lyapunov exponent of the error on the plateau a run ends on (its converged
     solution), tested against shuffled surrogates
@@ -727,8 +831,9 @@ def direction_values(summary: dict) -> dict:
             "above_mean": _pct(summary["above_mean"]), "above_axis": _pct(summary["above_axis"])}
 
 
-def hurst_gradient_values(summary: dict) -> dict:
-    """The numbers the Hurst and gradient text shows, from a :func:`hurst_gradient_summary`.
+def hurst_gradient_values(summary: dict, dips: dict | None = None) -> dict:
+    """The numbers the Hurst and gradient text shows, from a :func:`hurst_gradient_summary`
+    (and, given, :func:`dip_values` of a :func:`dip_test`).
 
     Example
     -------
@@ -745,7 +850,7 @@ def hurst_gradient_values(summary: dict) -> dict:
             "hurst_trans": f"{ht.median():.2f}", "n_hurst_plateau": len(hp), "n_hurst_trans": len(ht),
             "hurst_p": f"{summary['hurst_p']:.2g}", "grad_ratio": f"{ratio.median():.2f}",
             "grad_up": _pct(np.mean(ratio > 1)), "zeros_grad": f"{summary['zeros_grad']:.2f}",
-            "final_grad": f"{summary['final_grad']:.2f}"}
+            "final_grad": f"{summary['final_grad']:.2f}", **(dip_values(dips) if dips is not None else {})}
 
 
 def lyapunov_values(tests) -> dict:
