@@ -111,3 +111,20 @@ def test_lstm_figures_draw(tiny_lstm_runs):
     _, axes = plots.figure(ncols=2)
     ray.plot_lstm_errors(tiny_lstm_runs, axes, threshold=0.5)
     assert len(axes[0].get_lines()) == len(tiny_lstm_runs) + 1
+
+
+def test_the_interference_sweep_check_needs_both_interference_and_coupling():
+    """The chapter asserts: no stall near a saddle without the coupling at any rho, and a
+    stall with it that negative interference makes at least 5 times longer. A sweep without
+    negative rho fails the second part."""
+    from badgerlib.chapters import ray_interference as ray
+
+    def holds(t):
+        rl = t[t.kind == "rl"].set_index("rho").saddle_time
+        sup = t[t.kind == "supervised"].saddle_time
+        return bool(sup.max() < 0.1 * rl.max() and rl.loc[t.rho.min()] > 5 * rl.loc[0.0])
+
+    sweep = ray.interference_sweep((0.0, -0.5), t_max=200.0)
+    assert holds(sweep)
+    assert not holds(ray.interference_sweep((0.0,), t_max=200.0))
+    assert sweep[sweep.kind == "supervised"].unsolved.sum() == 0

@@ -211,6 +211,84 @@ def toy_numbers(toy: RayToy) -> dict:
             "rl_onefirst": toy.one_first["rl"], "n_near": len(NEAR_ZERO)}
 
 
+#: The overlaps of the interference sweep: independent components and three negative
+#: interferences (Schaul et al.'s ray interference needs rho < 0).
+SWEEP_RHOS = (0.0, -0.2, -0.5, -0.8)
+
+
+def interference_sweep(rhos=SWEEP_RHOS, t_max: float = 400.0) -> pd.DataFrame:
+    """The toy from :data:`NEAR_ZERO` under every overlap ``rho`` of ``rhos`` and both
+    learning rules, with (``"rl"``: each component's gradient scaled by how well it is
+    done) and without (``"supervised"``) the on-policy coupling: one row per (kind, rho) with
+    ``saddle_time`` (mean time near [1, 0] or [0, 1]), ``both_time`` (mean time until both
+    are solved; inf when a start never solves both by ``t_max``), ``unsolved`` (starts that
+    never do) and ``one_first`` (starts that solve one component first). Schaul et al.: the
+    plateau needs both the negative interference and the coupling.
+
+    Example
+    -------
+    >>> t = interference_sweep((0.0, -0.5), t_max=100.0)
+    >>> float(t.set_index(["kind", "rho"]).loc[("supervised", -0.5), "saddle_time"])
+    0.0
+    """
+    rows = []
+    for kind in ("supervised", "rl"):
+        for rho in rhos:
+            r = ray_interference(NEAR_ZERO, rho=float(rho), kind=kind, t_max=t_max)
+            both = np.max(r.solve_times, axis=1)
+            rows.append({"kind": kind, "rho": float(rho), "saddle_time": float(np.mean(r.saddle_time)),
+                         "both_time": float(np.mean(both)), "unsolved": int(np.sum(~np.isfinite(both))),
+                         "one_first": int(np.sum(r.basin != 2))})
+    return pd.DataFrame(rows)
+
+
+def sweep_numbers(sweep: pd.DataFrame, t_max: float) -> dict:
+    """The sweep's numbers as the text cites them (glue name -> text): the stall near the
+    saddle with the coupling at rho = 0 and at the most negative rho, the largest stall
+    without it, and how many starts the coupled flow leaves unsolved at that rho.
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"kind": ["supervised"] * 2 + ["rl"] * 2, "rho": [0.0, -0.5] * 2,
+    ...                   "saddle_time": [0.0, 0.0, 16.0, 347.0], "both_time": [15.0, 30.0, 77.0, np.inf],
+    ...                   "unsolved": [0, 0, 0, 2], "one_first": [0, 0, 5, 5]})
+    >>> v = sweep_numbers(t, 400.0)
+    >>> v["sw_rl_zero"], v["sw_rl_neg"], v["sw_sup_max"], v["sw_unsolved"]
+    ('16', '347', '0', '2 of 5')
+    """
+    rl, sup = sweep[sweep.kind == "rl"].set_index("rho"), sweep[sweep.kind == "supervised"]
+    neg = float(sweep.rho.min())
+    return {"sw_rl_zero": f"{rl.loc[0.0, 'saddle_time']:.0f}", "sw_rl_neg": f"{rl.loc[neg, 'saddle_time']:.0f}",
+            "sw_neg_rho": f"{neg:g}", "sw_sup_max": f"{sup.saddle_time.max():.0f}",
+            "sw_sup_both_max": f"{sup.both_time.max():.0f}",
+            "sw_unsolved": f"{int(rl.loc[neg, 'unsolved'])} of {len(NEAR_ZERO)}", "sw_t_max": f"{t_max:g}"}
+
+
+def plot_interference_sweep(sweep: pd.DataFrame, ax=None):
+    """Mean time near a saddle from near [0, 0] against the overlap rho, with the on-policy
+    coupling (RL) and without it (supervised); a marker ringed in black: some starts never
+    solved both components. Returns the axes.
+
+    Example
+    -------
+    >>> t = interference_sweep((0.0, -0.5), t_max=50.0)
+    >>> len(plot_interference_sweep(t).get_lines()) >= 2
+    True
+    """
+    if ax is None:
+        _, ax = plots.figure(height=3.0)
+    for i, kind in enumerate(("supervised", "rl")):
+        g = sweep[sweep.kind == kind].sort_values("rho")
+        label = "supervised (no coupling)" if kind == "supervised" else "RL (on-policy coupling)"
+        ax.plot(g.rho, g.saddle_time, "o-", color=plots.PALETTE[i], label=label)
+        stuck = g[g.unsolved > 0]
+        ax.plot(stuck.rho, stuck.saddle_time, "o", mfc="none", mec="k", ms=10)
+    ax.set_xlabel(r"overlap $\rho = \phi_1 \cdot \phi_2$ (negative: interference)")
+    ax.set_ylabel("time near a saddle\n(mean over starts near [0, 0])")
+    ax.legend(fontsize=8)
+    return ax
+
+
 def plot_toy(toy: RayToy, axes) -> None:
     """Figure 3.1: per learning rule (supervised left, RL right) the basin of every start of
     the map (by which component reaches 0.9 first), the flow, and the trajectories from near
