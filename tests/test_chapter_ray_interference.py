@@ -128,3 +128,22 @@ def test_the_interference_sweep_check_needs_both_interference_and_coupling():
     assert holds(sweep)
     assert not holds(ray.interference_sweep((0.0,), t_max=200.0))
     assert sweep[sweep.kind == "supervised"].unsolved.sum() == 0
+
+
+def test_the_first_dimension_test_is_exact_and_fails_on_a_special_dimension():
+    from badgerlib.chapters import ray_interference as ray
+
+    # exact enumeration and Monte Carlo agree (Monte Carlo forced by a tiny enumeration cap)
+    dims = [0, 0, 1, 2, 2, 2, 3, 5, 5, 4]
+    exact = ray.first_dimension_test(dims, 6)["p"]
+    rng = np.random.default_rng(0)
+    from scipy.stats import multinomial
+    sims = rng.multinomial(10, np.full(6, 1 / 6), size=200_000)
+    observed = multinomial.pmf(np.bincount(dims, minlength=6), 10, np.full(6, 1 / 6))
+    assert exact == pytest.approx(np.mean(multinomial.pmf(sims, 10, np.full(6, 1 / 6)) <= observed * (1 + 1e-9)),
+                                  abs=0.01)
+    # the chapter's check (p > 0.05) fails when one dimension dominates, even at 5 seeds
+    assert ray.first_dimension_test([3, 3, 3, 3, 1], 6)["p"] <= 0.05
+    # and holds about 95 % of the time when first dimensions are uniform (20 seeds, as full mode)
+    holds = np.mean([ray.first_dimension_test(rng.integers(0, 6, 20), 6)["p"] > 0.05 for _ in range(100)])
+    assert 0.88 <= holds <= 1.0

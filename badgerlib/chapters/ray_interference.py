@@ -15,6 +15,8 @@ Example
 """
 from __future__ import annotations
 
+import inspect
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +26,7 @@ from matplotlib.patches import Patch
 from scipy import stats
 
 from badgerlib import plots
+from badgerlib.analysis.components import solve_times
 from badgerlib.analysis.dynamics import first_below
 from badgerlib.analysis.interference import ray_flow, ray_interference, snapshot_interference, start_grid
 from badgerlib.baselines import LSTMMetaLearnerConfig
@@ -355,6 +358,68 @@ def solve_order(solve: pd.DataFrame) -> SolveOrder:
     orders = {int(s): tuple(int(d) for d in solve[solve.seed == s].sort_values("solved_at").dropna(subset=["solved_at"]).dim)
               for s in sorted(solve.seed.unique())}
     return SolveOrder(orders, gaps.to_numpy(dtype=float), len(solved) / len(solve))
+
+
+#: The smoothing window (outer iterations) of the solve times the order is read from
+#: (:func:`badgerlib.analysis.components.solve_times`, through chapter 2's solve table):
+#: gaps between solves shorter than about this are not resolved.
+SOLVE_WINDOW = int(inspect.signature(solve_times).parameters["window"].default)
+
+
+def first_dimension_values(test: dict) -> dict:
+    """The first-dimension test's numbers as the text cites them (glue name -> text).
+
+    Example
+    -------
+    >>> v = first_dimension_values({"counts": [2, 0, 1], "runs": 3, "p": 0.55, "max_share_high": 0.99})
+    >>> v["fd_counts"], v["fd_p"], v["fd_high"]
+    ('2, 0, 1', '0.55', '99')
+    """
+    return {"fd_counts": ", ".join(map(str, test["counts"])), "fd_p": f"{test['p']:.2g}",
+            "fd_high": f"{100 * test['max_share_high']:.0f}", "fd_runs": str(test["runs"])}
+
+
+def first_dimension_test(first_dims, n: int, level: float = 0.95, draws: int = 200_000, seed: int = 0) -> dict:
+    """Is the dimension a run solves first drawn uniformly from the ``n``? An exact
+    goodness-of-fit test of ``first_dims`` (one per run) against the uniform multinomial:
+    ``p``, the probability under uniformity of counts at most as likely as the observed ones
+    (exact enumeration over every way to spread the runs when that is small, else
+    ``draws`` Monte Carlo draws with ``seed``); ``counts``; ``runs``; and ``max_share_high``,
+    an upper ``level`` bound on the chance that the most frequent first dimension comes
+    first (Clopper-Pearson, Bonferroni over the ``n`` dimensions): what the runs rule out.
+    A small ``p`` says some dimension is special; a large one does not say none is, which
+    is why the bound is reported with it.
+
+    Example
+    -------
+    >>> t = first_dimension_test([0, 0, 0, 0, 0, 0, 0, 0, 1, 2], n=6)
+    >>> t["counts"], t["p"] < 0.01
+    ([8, 1, 1, 0, 0, 0], True)
+    >>> round(first_dimension_test(list(range(6)) * 2, n=6)["p"], 3)
+    1.0
+    """
+    from itertools import combinations
+
+    from scipy.stats import beta, multinomial
+
+    dims = np.asarray(first_dims, dtype=int)
+    runs = len(dims)
+    counts = np.bincount(dims, minlength=n)[:n]
+    observed = multinomial.pmf(counts, runs, np.full(n, 1.0 / n))
+    compositions = math.comb(runs + n - 1, n - 1) if runs else 1
+    if compositions <= 300_000:            # stars and bars: every way to spread the runs
+        bars = np.array(list(combinations(range(runs + n - 1), n - 1)), dtype=int).reshape(-1, n - 1)
+        edges = np.hstack([np.full((len(bars), 1), -1), bars, np.full((len(bars), 1), runs + n - 1)])
+        pmf = multinomial.pmf(np.diff(edges, axis=1) - 1, runs, np.full(n, 1.0 / n))
+        p = min(1.0, float(pmf[pmf <= observed * (1 + 1e-9)].sum()))
+    else:
+        rng = np.random.default_rng(seed)
+        sims = rng.multinomial(runs, np.full(n, 1.0 / n), size=draws)
+        p = float(np.mean(multinomial.pmf(sims, runs, np.full(n, 1.0 / n)) <= observed * (1 + 1e-9)))
+    k = int(counts.max()) if runs else 0
+    alpha = (1 - level) / n
+    high = 1.0 if k == runs else float(beta.ppf(1 - alpha, k + 1, runs - k))
+    return {"counts": counts.tolist(), "runs": runs, "p": float(p), "max_share_high": high}
 
 
 def solve_numbers(order: SolveOrder, runs: pd.DataFrame) -> dict:
