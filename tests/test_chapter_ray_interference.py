@@ -147,3 +147,25 @@ def test_the_first_dimension_test_is_exact_and_fails_on_a_special_dimension():
     # and holds about 95 % of the time when first dimensions are uniform (20 seeds, as full mode)
     holds = np.mean([ray.first_dimension_test(rng.integers(0, 6, 20), 6)["p"] > 0.05 for _ in range(100)])
     assert 0.88 <= holds <= 1.0
+
+
+def test_the_plateau_transition_equivalence_fails_when_plateaus_conflict_more():
+    import pandas as pd
+    from badgerlib.chapters import ray_interference as ray
+
+    rng = np.random.default_rng(0)
+
+    def table(shift, runs=20):
+        rows = []
+        for seed in range(runs):
+            base = rng.uniform(0.3, 0.6)
+            for where, level in (("plateau", base + shift), ("transition", base), ("zeros plateau", 1.0)):
+                for _ in range(5):
+                    rows.append({"seed": seed, "where": where, "cancellation": level + rng.normal(0, 0.05)})
+        return pd.DataFrame(rows)
+
+    assert ray.plateau_transition_difference(table(0.0))["equivalent"]
+    more = ray.plateau_transition_difference(table(-0.4))
+    assert not more["equivalent"] and more["p_lower"] > 0.05 and more["mean"] < -0.3
+    assert ray.plateau_transition_difference(table(0.0, runs=1))["runs"] == 1      # too few: not equivalent
+    assert not ray.plateau_transition_difference(table(0.0, runs=1))["equivalent"]
