@@ -344,3 +344,32 @@ def test_converged_steps_counts_the_trailing_quiet_steps():
     assert converged_steps(np.stack([g, moving]), y).tolist() == [5.0, 0.0]
     with pytest.raises(ValueError, match="expected"):
         converged_steps(g[0], y)
+
+
+def test_trend_surrogates_keep_the_trend_and_tell_memory_beyond_it():
+    """A trend plus white noise: its Hurst exponent reads above 0.5 (the trend), but not above
+    trend-matched surrogates; a trend plus persistent AR(1) noise reads above them."""
+    from badgerlib.analysis.dynamics import hurst_exponent, make_surrogates, surrogate_test
+
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 300)
+    trend = 1.0 / (1.0 + np.exp(20 * (t - 0.5)))             # a drop, as in a transition
+    x = trend + 0.05 * rng.standard_normal(300)
+    s = make_surrogates(x, 4, kind="trend", seed=1)
+    u = np.linspace(-1.0, 1.0, 300)
+    fitted = np.polynomial.Polynomial.fit(u, x, 3)(u)
+    assert s.shape == (4, 300)
+    for row in s:                       # the fitted trend plus a reordering of the residuals
+        assert np.allclose(np.sort(row - fitted), np.sort(x - fitted))
+        assert not np.allclose(row, x)
+    white_p, ar_p = [], []
+    for k in range(20):
+        noise = 0.05 * rng.standard_normal(300)
+        ar = np.zeros(300)
+        for i in range(1, 300):
+            ar[i] = 0.9 * ar[i - 1] + 0.05 * rng.standard_normal()
+        white_p.append(surrogate_test(trend + noise, hurst_exponent, 19, kind="trend", seed=k).p_value)
+        ar_p.append(surrogate_test(trend + ar, hurst_exponent, 19, kind="trend", seed=k).p_value)
+    assert np.mean(np.array(white_p) <= 0.05) <= 0.2
+    assert np.mean(np.array(ar_p) <= 0.05) >= 0.8
+    assert hurst_exponent(trend + 0.05 * rng.standard_normal(300)) > 0.55      # the trend alone inflates it

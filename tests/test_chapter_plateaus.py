@@ -260,3 +260,15 @@ def test_the_gradient_dip_check_needs_dips_beyond_the_trend():
     assert dipped["p"] <= 0.05 and dipped["ratio"] < 0.95
     assert not flat["p"] <= 0.05          # NaN (no difference at all) or above 0.05
     assert flat["paired_runs"] == dipped["paired_runs"] == 8
+
+
+def test_the_memory_table_reads_every_stretch_against_its_trend():
+    runs = [fake_run(3, [("zeros", 400), (1, 400), (2, 400), (3, 400)], seed=s) for s in range(3)]
+    pt, tt = plateau_table(runs), transition_table(runs)
+    mem = plateaus.memory_table(runs, pt, tt, n_surrogates=9)
+    assert set(mem.kind) == {"plateau", "final plateau", "transition"}
+    assert len(mem[mem.kind == "transition"]) == len(tt)
+    # synthetic plateaus are a level plus white noise: no memory beyond the trend
+    assert abs(mem[mem.kind == "plateau"].excess.median()) < 0.1
+    summary = plateaus.memory_summary(mem)
+    assert summary["plateau"]["runs"] == 3 and 0 <= summary["plateau"]["share_positive"] <= 1

@@ -332,7 +332,11 @@ class SurrogateResult:
         return bool(self.p_value <= alpha)
 
 
-SURROGATE_KINDS = ("shuffle", "phase")
+SURROGATE_KINDS = ("shuffle", "phase", "trend")
+
+
+#: Degree of the polynomial trend that ``"trend"`` surrogates keep.
+TREND_DEGREE = 3
 
 
 def make_surrogates(series, n_surrogates: int, kind: str = "shuffle", seed: int = 0) -> np.ndarray:
@@ -341,7 +345,11 @@ def make_surrogates(series, n_surrogates: int, kind: str = "shuffle", seed: int 
     ``"shuffle"``: a random permutation; keeps the distribution of values, destroys all
     temporal order (null hypothesis: i.i.d. noise). ``"phase"``: the Fourier amplitudes with
     random phases; keeps the power spectrum, hence the linear autocorrelation (null: a linear
-    Gaussian process).
+    Gaussian process). ``"trend"``: the series' smooth trend (a polynomial of degree
+    :data:`TREND_DEGREE` in time, least squares) plus a random permutation of the residuals
+    around it; keeps the trend and the residuals' distribution, destroys their order (null:
+    a trend plus i.i.d. noise), for statistics that a trend alone inflates, such as the Hurst
+    exponent of a stretch of descent.
 
     Example
     -------
@@ -359,6 +367,10 @@ def make_surrogates(series, n_surrogates: int, kind: str = "shuffle", seed: int 
     rng = np.random.default_rng(seed)
     if kind == "shuffle":
         return np.stack([rng.permutation(x) for _ in range(n_surrogates)])
+    if kind == "trend":
+        t = np.linspace(-1.0, 1.0, len(x))
+        trend = np.polynomial.Polynomial.fit(t, x, min(TREND_DEGREE, len(x) - 1))(t)
+        return np.stack([trend + rng.permutation(x - trend) for _ in range(n_surrogates)])
     n = len(x)
     f = np.fft.rfft(x)
     phases = rng.uniform(0.0, 2.0 * np.pi, size=(n_surrogates, len(f)))

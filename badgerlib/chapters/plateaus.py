@@ -458,13 +458,16 @@ def direction_summary(dtab: pd.DataFrame) -> dict:
             "above_axis": float(np.mean(above_axis)) if above_axis else float("nan")}
 
 
-def hurst_gradient_summary(ptab: pd.DataFrame, ttab: pd.DataFrame) -> dict:
+def hurst_gradient_summary(ptab: pd.DataFrame, ttab: pd.DataFrame, runs=None, surrogates: int = 39) -> dict:
     """Plateaus against transitions (:func:`plateau_table`, :func:`transition_table`):
     ``hurst_plateau`` and ``hurst_transition`` (the fitted Hurst exponents, Series),
-    ``hurst_p`` (one-sided Mann-Whitney p that plateaus read lower), ``grad_ratio`` (per
-    transition, its mean gradient norm over that of the plateau it leaves, Series),
-    ``zeros_grad`` (median gradient norm on a first plateau at the zeros level) and
-    ``final_grad`` (median on the plateaus runs end on).
+    ``hurst_p`` (one-sided Mann-Whitney p that plateaus read lower, over pooled stretches:
+    descriptive only), ``grad_ratio`` (per transition, its mean gradient norm over that of
+    the plateau it leaves, Series), ``zeros_grad`` (median gradient norm on a first plateau
+    at the zeros level) and ``final_grad`` (median on the plateaus runs end on). Given the
+    ``runs`` the tables came from, also ``dips`` (:func:`dip_test`) and ``memory``
+    (:func:`memory_summary` of :func:`memory_table` with ``surrogates`` surrogates), the
+    run-level tests the finding check reads.
 
     Example
     -------
@@ -477,11 +480,16 @@ def hurst_gradient_summary(ptab: pd.DataFrame, ttab: pd.DataFrame) -> dict:
     """
     hp, ht = ptab.hurst.dropna(), ttab.hurst.dropna()
     pairs = ttab.dropna(subset=["grad_norm", "grad_norm_before"])
-    return {"hurst_plateau": hp, "hurst_transition": ht,
-            "hurst_p": float(stats.mannwhitneyu(hp, ht, alternative="less").pvalue),
-            "grad_ratio": pairs.grad_norm / pairs.grad_norm_before,
-            "zeros_grad": float(ptab[(ptab["index"] == 0) & (ptab.unsolved == ptab.n)].grad_norm.median()),
-            "final_grad": float(ptab[ptab.final].grad_norm.median())}
+    out = {"hurst_plateau": hp, "hurst_transition": ht,
+           "hurst_p": float(stats.mannwhitneyu(hp, ht, alternative="less").pvalue),
+           "grad_ratio": pairs.grad_norm / pairs.grad_norm_before,
+           "zeros_grad": float(ptab[(ptab["index"] == 0) & (ptab.unsolved == ptab.n)].grad_norm.median()),
+           "final_grad": float(ptab[ptab.final].grad_norm.median())}
+    if runs is not None:
+        runs = list(runs)
+        out["dips"] = dip_test(runs, ptab, ttab)
+        out["memory"] = memory_summary(memory_table(runs, ptab, ttab, surrogates))
+    return out
 
 
 def gradient_dips(ptab: pd.DataFrame, ttab: pd.DataFrame) -> pd.DataFrame:
@@ -586,6 +594,76 @@ def dip_values(test: dict) -> dict:
     return {"dip_ratio": f"{test['ratio']:.2f} ({test['low']:.2f} to {test['high']:.2f})",
             "dip_runs": str(test["runs"]), "dip_lower": _pct(test["share_lower"]), "dip_p": f"{test['p']:.2g}",
             "dip_control": f"{c['ratio']:.2f} ({c['low']:.2f} to {c['high']:.2f})"}
+
+
+#: The kinds of stretch :func:`memory_table` reads.
+STRETCHES = ("plateau", "final plateau", "transition")
+
+
+def memory_table(runs, ptab: pd.DataFrame, ttab: pd.DataFrame, n_surrogates: int = 19,
+                 min_points: int = 100) -> pd.DataFrame:
+    """Memory beyond the trend: for every plateau of at least ``min_points`` iterations
+    (``kind`` "plateau", or "final plateau" for the one a run ends on) and every transition
+    window of every run, the Hurst exponent of its error of the last guess minus the median
+    over ``n_surrogates`` trend-matched surrogates (the stretch's cubic trend plus its
+    residuals shuffled: :func:`badgerlib.analysis.dynamics.make_surrogates` ``"trend"``),
+    ``excess``. A transition window holds a descent, whose trend alone raises the exponent;
+    the excess is what remains. Columns ``n``, ``seed``, ``kind``, ``start``, ``hurst``,
+    ``excess``.
+
+    It reads trained runs' histories: the examples are in ``tests/test_chapter_plateaus.py``.
+    """
+    by_key = {(r.config.task.n, r.config.seed): r for r in runs}
+    stretches = [("final plateau" if p.final else "plateau", p) for p in ptab.itertuples() if p.length >= min_points]
+    stretches += [("transition", t) for t in ttab.itertuples()]
+    rows = []
+    for kind, r in stretches:
+        e = np.asarray(by_key[(r.n, r.seed)].history["last_error"][r.start:r.end + 1], dtype=np.float64)
+        if len(e) < min_points or np.ptp(e) == 0:
+            continue
+        res = surrogate_test(e, hurst_exponent, n_surrogates, kind="trend", seed=int(r.seed) * 7919 + int(r.start))
+        rows.append({"n": r.n, "seed": r.seed, "kind": kind, "start": int(r.start), "hurst": res.statistic,
+                     "excess": res.statistic - float(np.median(res.surrogates))})
+    return pd.DataFrame(rows, columns=["n", "seed", "kind", "start", "hurst", "excess"])
+
+
+def memory_summary(table: pd.DataFrame) -> dict:
+    """Per kind of :data:`STRETCHES`, one number per run (its median ``excess`` from
+    :func:`memory_table`), then across runs: ``runs``, ``excess`` (the median over runs),
+    ``share_positive`` and ``p`` (one-sided Wilcoxon signed-rank test over runs that the
+    excess is positive: memory beyond the trend).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"n": [2] * 6, "seed": range(6), "kind": ["transition"] * 6,
+    ...                   "excess": [0.05, 0.02, 0.08, 0.01, 0.04, 0.03]})
+    >>> s = memory_summary(t)["transition"]
+    >>> s["runs"], round(s["excess"], 3), round(s["p"], 3)
+    (6, 0.035, 0.016)
+    """
+    out = {}
+    for kind in STRETCHES:
+        per_run = table[table.kind == kind].groupby(["n", "seed"]).excess.median()
+        x = per_run.to_numpy(dtype=np.float64)
+        p = float(stats.wilcoxon(x, alternative="greater").pvalue) if len(x) and np.any(x != 0) else np.nan
+        out[kind] = {"runs": len(x), "excess": float(np.median(x)) if len(x) else np.nan,
+                     "share_positive": float(np.mean(x > 0)) if len(x) else np.nan, "p": p}
+    return out
+
+
+def memory_values(summary: dict) -> dict:
+    """:func:`memory_summary` as the text cites it: ``mem_<kind>`` ("+0.04, 16 of 20 runs,
+    p = 0.006") for plateau, final and transition.
+
+    Example
+    -------
+    >>> s = {k: {"runs": 20, "excess": 0.038, "share_positive": 0.8, "p": 0.006} for k in STRETCHES}
+    >>> memory_values(s)["mem_transition"]
+    '+0.04 (16 of 20 runs above 0, p = 0.006)'
+    """
+    names = {"plateau": "plateau", "final plateau": "final", "transition": "transition"}
+    return {f"mem_{names[k]}": (f"{v['excess']:+.2f} ({round(v['share_positive'] * v['runs'])} of {v['runs']} runs "
+                                f"above 0, p = {v['p']:.2g})") for k, v in summary.items()}
 
 
 def final_plateau_lyapunov(run, n_surrogates: int = 39, min_length: int = 200, seed: int | None = None):
@@ -831,9 +909,9 @@ def direction_values(summary: dict) -> dict:
             "above_mean": _pct(summary["above_mean"]), "above_axis": _pct(summary["above_axis"])}
 
 
-def hurst_gradient_values(summary: dict, dips: dict | None = None) -> dict:
+def hurst_gradient_values(summary: dict) -> dict:
     """The numbers the Hurst and gradient text shows, from a :func:`hurst_gradient_summary`
-    (and, given, :func:`dip_values` of a :func:`dip_test`).
+    (with its run-level tests, when it has them: :func:`dip_values`, :func:`memory_values`).
 
     Example
     -------
@@ -850,7 +928,9 @@ def hurst_gradient_values(summary: dict, dips: dict | None = None) -> dict:
             "hurst_trans": f"{ht.median():.2f}", "n_hurst_plateau": len(hp), "n_hurst_trans": len(ht),
             "hurst_p": f"{summary['hurst_p']:.2g}", "grad_ratio": f"{ratio.median():.2f}",
             "grad_up": _pct(np.mean(ratio > 1)), "zeros_grad": f"{summary['zeros_grad']:.2f}",
-            "final_grad": f"{summary['final_grad']:.2f}", **(dip_values(dips) if dips is not None else {})}
+            "final_grad": f"{summary['final_grad']:.2f}",
+            **(dip_values(summary["dips"]) if "dips" in summary else {}),
+            **(memory_values(summary["memory"]) if "memory" in summary else {})}
 
 
 def lyapunov_values(tests) -> dict:
