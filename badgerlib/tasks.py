@@ -70,17 +70,43 @@ def sine_grid(m: int) -> torch.Tensor:
     return 2 * torch.pi * torch.arange(m, dtype=torch.float64) / m
 
 
-def sine_sum(frequencies, m: int, phase: torch.Tensor) -> torch.Tensor:
-    """The sine-sum targets, the one definition of the formula: ``y_i = sum_k sin(k x_i + phase)``
-    on :func:`sine_grid`, float64; ``phase`` broadcasts against the grid (``(B, 1)`` gives B targets).
+#: How the phase of a sine-sum task enters its formula (:func:`sine_sum`); the study's text
+#: lost the formula, and these are its readings.
+PHASE_MODES = ("shared", "shift", "per_frequency")
+
+
+def sine_sum(frequencies, m: int, phase: torch.Tensor, mode: str = "shared") -> torch.Tensor:
+    """The sine-sum targets, the one definition of the formula, on :func:`sine_grid`, float64:
+
+    * ``"shared"``: ``y_i = sum_k sin(k x_i + phase)``, one phase added to every frequency;
+    * ``"shift"``: ``y_i = sum_k sin(k (x_i + phase))``, the whole signal shifted in x (the
+      phase of frequency k is k times the shift);
+    * ``"per_frequency"``: ``y_i = sum_k sin(k x_i + phase_k)``, an independent phase per
+      frequency (``phase`` then has one column per frequency).
+
+    ``phase`` broadcasts against the grid (``(B, 1)``, or ``(B, K)`` per frequency, gives B
+    targets).
 
     Example
     -------
     >>> sine_sum((1,), 4, torch.zeros(1, 1)).round(decimals=6).tolist()
     [[0.0, 1.0, 0.0, -1.0]]
+    >>> a = sine_sum((1, 2), 8, torch.full((1, 1), 0.3), "shift")
+    >>> b = sine_sum((1, 2), 8, torch.tensor([[0.3, 0.6]]), "per_frequency")
+    >>> bool(torch.allclose(a, b))
+    True
     """
+    check_choice("sine_sum", "mode", mode, PHASE_MODES)
     grid = sine_grid(m)
-    return sum(torch.sin(k * grid + phase) for k in frequencies)
+    if mode == "shared":
+        return sum(torch.sin(k * grid + phase) for k in frequencies)
+    if mode == "shift":
+        return sum(torch.sin(k * (grid + phase)) for k in frequencies)
+    if phase.shape[-1] not in (1, len(frequencies)):
+        raise ValueError(f"sine_sum: phase has {phase.shape[-1]} columns; mode 'per_frequency' needs one per "
+                         f"frequency ({len(frequencies)}) or one for all")
+    return sum(torch.sin(k * grid + phase[..., j:j + 1] if phase.shape[-1] > 1 else k * grid + phase)
+               for j, k in enumerate(frequencies))
 
 
 #: Expected error of one guessing-game dimension guessed 0 (targets uniform in [-1, 1]).
@@ -171,6 +197,10 @@ class SineSumGame(ScalarFeedback):
     The feedback is ``scale * mean((g - y)^2)`` with default scale ``2 / len(frequencies)``, so
     that the all-zeros guess scores 1 (each unit sinusoid has mean square 1/2). With
     ``phase`` set, every task has that phase: one fixed target, as in supervised fitting.
+    ``phase_mode`` says how the phase enters (:data:`PHASE_MODES`, :func:`sine_sum`):
+    ``"shared"`` (the default, the formula above: every target of a game lies in one plane,
+    spanned by the sum of sines and the sum of cosines), ``"shift"`` (the signal shifted in x)
+    or ``"per_frequency"`` (an independent phase per frequency, drawn per task).
 
     Example
     -------
@@ -191,6 +221,7 @@ class SineSumGame(ScalarFeedback):
     phase: float | None = None
     metric: str = "mse"
     scale: float | None = None
+    phase_mode: str = "shared"
 
     def __post_init__(self):
         check_int("SineSumGame", "m", self.m, 3, 100_000)
@@ -204,6 +235,7 @@ class SineSumGame(ScalarFeedback):
         if self.phase is not None:
             check_float("SineSumGame", "phase", self.phase, -1e6, 1e6)
         check_choice("SineSumGame", "metric", self.metric, ("mse", "l1"))
+        check_choice("SineSumGame", "phase_mode", self.phase_mode, PHASE_MODES)
         if self.scale is None:
             object.__setattr__(self, "scale", 2.0 / len(freqs) if self.metric == "mse" else 1.0)
         check_float("SineSumGame", "scale", self.scale, 0.0, 1e6, lo_open=True)
@@ -224,9 +256,14 @@ class SineSumGame(ScalarFeedback):
         """Feedback of the all-zeros guess (1.0 with the default mse scale)."""
         if self.metric == "mse":
             return self.scale * len(self.frequencies) / 2.0
-        # l1: measured on a fine grid of phases, since mean |sum of sines| has no simple form
-        phases = torch.linspace(0, 2 * torch.pi, 257, dtype=torch.float64)[:-1, None]
-        return float(self.scale * sine_sum(self.frequencies, self.m, phases).abs().mean())
+        # l1: measured on a fine grid of phases (a fixed draw of them per frequency), since
+        # mean |sum of sines| has no simple form
+        if self.phase_mode == "per_frequency":
+            phases = 2 * torch.pi * torch.rand(4096, len(self.frequencies), generator=torch.Generator().manual_seed(0),
+                                               dtype=torch.float64)
+        else:
+            phases = torch.linspace(0, 2 * torch.pi, 257, dtype=torch.float64)[:-1, None]
+        return float(self.scale * sine_sum(self.frequencies, self.m, phases, self.phase_mode).abs().mean())
 
     def sample_targets(self, batch: int, generator: torch.Generator, dtype: torch.dtype = torch.float32,
                        device: str | torch.device = "cpu") -> torch.Tensor:
@@ -238,8 +275,9 @@ class SineSumGame(ScalarFeedback):
         >>> g.sample_targets(1, torch.Generator()).round(decimals=3)
         tensor([[ 0.0000,  0.9510,  0.5880, -0.5880, -0.9510]])
         """
+        columns = len(self.frequencies) if self.phase_mode == "per_frequency" else 1
         if self.phase is None:
-            phi = 2 * torch.pi * torch.rand(batch, 1, generator=generator, dtype=torch.float64)
+            phi = 2 * torch.pi * torch.rand(batch, columns, generator=generator, dtype=torch.float64)
         else:
             phi = torch.full((batch, 1), float(self.phase), dtype=torch.float64)
-        return sine_sum(self.frequencies, self.m, phi).to(dtype=dtype, device=device)
+        return sine_sum(self.frequencies, self.m, phi, self.phase_mode).to(dtype=dtype, device=device)

@@ -165,3 +165,42 @@ def test_hop_distances_are_breadth_first_distances():
     assert D[3, 0] == 3 and D[0, 3] == 2 and D[0, 0] == 0
     assert np.isinf(topology.hop_distances(topology.chain(4))[0, 3])
     assert topology.hop_distances(topology.complete(4)).max() == 1
+
+
+def test_the_sine_sum_games_phase_modes():
+    """'shared' is the stored default (same draws, same hash); 'shift' is a shift in x;
+    'per_frequency' draws one phase per frequency; every mode scores the zeros guess at 1."""
+    import torch
+
+    from badgerlib import RunConfig
+    from badgerlib.store import config_hash
+    from badgerlib.tasks import SineSumGame, sine_sum
+
+    base = SineSumGame(m=21, frequencies=(1, 2, 3))
+    assert base.phase_mode == "shared"
+    assert config_hash(RunConfig(task=base)) == config_hash(RunConfig(task=SineSumGame(m=21, frequencies=(1, 2, 3),
+                                                                                       phase_mode="shared")))
+    assert "phase_mode" not in __import__("badgerlib.store", fromlist=["_neutral"])._neutral(
+        RunConfig(task=base).to_dict())["task"]
+    assert config_hash(RunConfig(task=base)) != config_hash(RunConfig(task=SineSumGame(m=21, frequencies=(1, 2, 3),
+                                                                                       phase_mode="shift")))
+    gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    shared = base.sample_targets(256, gen(), torch.float64)
+    phi = 2 * torch.pi * torch.rand(256, 1, generator=gen(), dtype=torch.float64)
+    assert torch.equal(shared, sine_sum((1, 2, 3), 21, phi))                     # the draws of before
+    shift = SineSumGame(m=21, frequencies=(1, 2, 3), phase_mode="shift").sample_targets(256, gen(), torch.float64)
+    grid = 2 * torch.pi * torch.arange(21, dtype=torch.float64) / 21
+    assert torch.allclose(shift, sum(torch.sin(k * (grid + phi)) for k in (1, 2, 3)))
+    per = SineSumGame(m=21, frequencies=(1, 2, 3), phase_mode="per_frequency")
+    y = per.sample_targets(4096, gen(), torch.float64)
+    # the DFT phases of frequencies 1 and 2 are independent per task (shared: they differ by a constant)
+    f = torch.fft.rfft(y, dim=-1)
+    d = torch.angle(f[:, 2]) - torch.angle(f[:, 1])
+    assert abs(torch.cos(d).mean()) < 0.05
+    fs = torch.fft.rfft(shared, dim=-1)
+    assert torch.cos(torch.angle(fs[:, 2]) - torch.angle(fs[:, 1])).std() < 1e-6
+    for game in (base, per, SineSumGame(m=21, frequencies=(1, 2, 3), phase_mode="shift")):
+        targets = game.sample_targets(4096, gen(), torch.float64)
+        assert float(game.feedback(torch.zeros_like(targets), targets).mean()) == pytest.approx(1.0, rel=1e-6)
+    with pytest.raises(ValueError, match="SineSumGame.phase_mode = 'random': must be one of"):
+        SineSumGame(phase_mode="random")
