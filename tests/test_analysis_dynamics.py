@@ -332,13 +332,17 @@ def test_first_below():
 
 
 def test_converged_steps_counts_the_trailing_quiet_steps():
-    """A guess that settles after step 3 of 8 has 5 quiet steps; one that never moves has all
-    8; one still moving at the last step none; leading axes (snapshots) are kept."""
+    """A guess that settles on the target after step 3 of 8 has 5 converged steps; one that
+    never moves from zeros has none (still, but off: issue 17), all 8 by stillness alone; one
+    still moving at the last step none; leading axes (snapshots) are kept."""
     y = np.array([[1.0, -1.0], [0.5, 0.5]])                          # (P = 2, M = 2)
     settle = np.minimum(np.arange(9) / 3.0, 1.0)[:, None]            # (S + 1 = 9, 1)
     g = settle[None] * y[:, None, :]                                 # (P, S + 1, M)
     assert float(converged_steps(g, y)) == 5.0
-    assert float(converged_steps(np.zeros_like(g), y)) == 8.0
+    assert float(converged_steps(np.zeros_like(g), y)) == 0.0
+    assert float(converged_steps(np.zeros_like(g), y, error_tol=None)) == 8.0
+    near = g + 0.2 * y[:, None, :]                                   # settles 0.2 off: error 0.04
+    assert float(converged_steps(near, y)) == 5.0 and float(converged_steps(near, y, error_tol=0.01)) == 0.0
     moving = np.arange(9.0)[None, :, None] * y[:, None, :]
     assert float(converged_steps(moving, y)) == 0.0
     assert converged_steps(np.stack([g, moving]), y).tolist() == [5.0, 0.0]

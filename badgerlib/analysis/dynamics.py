@@ -658,13 +658,17 @@ def first_below(times, values, threshold: float) -> float:
     return float(t[idx[0]]) if idx.size else float("nan")
 
 
-def converged_steps(guesses, targets, tol: float = 1e-3) -> np.ndarray:
-    """How many final inner steps leave the guess (nearly) unchanged, averaged over tasks.
+def converged_steps(guesses, targets, tol: float = 1e-3, error_tol: float | None = 0.1) -> np.ndarray:
+    """How many final inner steps have converged, averaged over tasks: steps that leave the
+    guess (nearly) unchanged *and* sit near the target.
 
     ``guesses``: ``(..., P, S+1, M)``; ``targets``: ``(P, M)``. The change at step s is
-    ``mean((g_s - g_{s-1})^2) / mean(y^2)``, relative to the target's power; the count is the
-    number of trailing steps whose change is below ``tol`` (S when the guess never moves, 0 when
-    the last step still moves). Leading axes (snapshots, say) are kept.
+    ``mean((g_s - g_{s-1})^2) / mean(y^2)`` and its error ``mean((g_s - y)^2) / mean(y^2)``,
+    both relative to the target's power; the count is the number of trailing steps whose change
+    is below ``tol`` and whose error is below ``error_tol`` (0 when the last step still moves
+    or is still off). A guess that never moves from zeros is still, but not converged: its
+    error is 1. ``error_tol=None`` counts stillness alone (the book's first definition, under
+    which that guess counted every step as converged). Leading axes (snapshots, say) are kept.
 
     Example
     -------
@@ -673,6 +677,9 @@ def converged_steps(guesses, targets, tol: float = 1e-3) -> np.ndarray:
     >>> g = np.array([0.0, 0.5, 0.9, 1.0, 1.0, 1.0])[:, None] * y      # (S+1 = 6, M)
     >>> float(converged_steps(g[None], y))                             # steps 4 and 5 do not move
     2.0
+    >>> still = np.zeros((1, 6, 4))                                    # never leaves zeros
+    >>> float(converged_steps(still, y)), float(converged_steps(still, y, error_tol=None))
+    (0.0, 5.0)
     """
     g = np.asarray(guesses, dtype=np.float64)
     y = np.asarray(targets, dtype=np.float64)
@@ -682,6 +689,8 @@ def converged_steps(guesses, targets, tol: float = 1e-3) -> np.ndarray:
     power = (y ** 2).mean(axis=-1)[:, None]                                # (P, 1)
     change = ((g[..., 1:, :] - g[..., :-1, :]) ** 2).mean(axis=-1) / power  # (..., P, S)
     moving = change >= tol
+    if error_tol is not None:                                               # still, but off: not converged
+        moving |= ((g[..., 1:, :] - y[:, None, :]) ** 2).mean(axis=-1) / power >= error_tol
     S = change.shape[-1]
     # index of the last moving step (1-based); trailing quiet steps = S - that index
     last = np.where(moving.any(axis=-1), S - np.argmax(moving[..., ::-1], axis=-1), 0)
