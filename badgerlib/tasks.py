@@ -196,7 +196,8 @@ class SineSumGame(ScalarFeedback):
 
     The feedback is ``scale * mean((g - y)^2)`` with default scale ``2 / len(frequencies)``, so
     that the all-zeros guess scores 1 (each unit sinusoid has mean square 1/2). With
-    ``phase`` set, every task has that phase: one fixed target, as in supervised fitting.
+    ``phase`` set, every task has that phase: one fixed target, as in supervised fitting (with
+    ``phase_mode="per_frequency"`` it may be one phase per frequency, a tuple).
     ``phase_mode`` says how the phase enters (:data:`PHASE_MODES`, :func:`sine_sum`):
     ``"shared"`` (the default, the formula above: every target of a game lies in one plane,
     spanned by the sum of sines and the sum of cosines), ``"shift"`` (the signal shifted in x)
@@ -218,7 +219,7 @@ class SineSumGame(ScalarFeedback):
     role: ClassVar[str] = "task"
     m: int = 41
     frequencies: tuple[int, ...] = (1, 2, 3, 4, 5)
-    phase: float | None = None
+    phase: float | tuple[float, ...] | None = None
     metric: str = "mse"
     scale: float | None = None
     phase_mode: str = "shared"
@@ -232,10 +233,17 @@ class SineSumGame(ScalarFeedback):
             raise ValueError(f"SineSumGame.frequencies = {self.frequencies!r}: must be distinct integers in "
                              f"[1, {top}] (below m/2 = {self.m / 2})")
         object.__setattr__(self, "frequencies", freqs)
-        if self.phase is not None:
-            check_float("SineSumGame", "phase", self.phase, -1e6, 1e6)
         check_choice("SineSumGame", "metric", self.metric, ("mse", "l1"))
         check_choice("SineSumGame", "phase_mode", self.phase_mode, PHASE_MODES)
+        if isinstance(self.phase, (list, tuple)):
+            if self.phase_mode != "per_frequency" or len(self.phase) != len(freqs):
+                raise ValueError(f"SineSumGame.phase = {self.phase!r}: one phase per frequency is allowed only "
+                                 f"with phase_mode 'per_frequency' and {len(freqs)} phases (phase_mode is "
+                                 f"{self.phase_mode!r}); otherwise give one number")
+            object.__setattr__(self, "phase", tuple(check_float("SineSumGame", f"phase[{j}]", p, -1e6, 1e6)
+                                                    for j, p in enumerate(self.phase)))
+        elif self.phase is not None:
+            check_float("SineSumGame", "phase", self.phase, -1e6, 1e6)
         if self.scale is None:
             object.__setattr__(self, "scale", 2.0 / len(freqs) if self.metric == "mse" else 1.0)
         check_float("SineSumGame", "scale", self.scale, 0.0, 1e6, lo_open=True)
@@ -274,10 +282,14 @@ class SineSumGame(ScalarFeedback):
         >>> g = SineSumGame(m=5, frequencies=(1,), phase=0.0)
         >>> g.sample_targets(1, torch.Generator()).round(decimals=3)
         tensor([[ 0.0000,  0.9510,  0.5880, -0.5880, -0.9510]])
+        >>> g = SineSumGame(m=5, frequencies=(1, 2), phase=(0.0, 0.5), phase_mode="per_frequency")
+        >>> g.sample_targets(3, torch.Generator()).unique(dim=0).shape      # one fixed target
+        torch.Size([1, 5])
         """
         columns = len(self.frequencies) if self.phase_mode == "per_frequency" else 1
         if self.phase is None:
             phi = 2 * torch.pi * torch.rand(batch, columns, generator=generator, dtype=torch.float64)
         else:
-            phi = torch.full((batch, 1), float(self.phase), dtype=torch.float64)
+            fixed = self.phase if isinstance(self.phase, tuple) else (float(self.phase),)
+            phi = torch.tensor(fixed, dtype=torch.float64).expand(batch, len(fixed))
         return sine_sum(self.frequencies, self.m, phi, self.phase_mode).to(dtype=dtype, device=device)

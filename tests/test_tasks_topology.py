@@ -204,3 +204,26 @@ def test_the_sine_sum_games_phase_modes():
         assert float(game.feedback(torch.zeros_like(targets), targets).mean()) == pytest.approx(1.0, rel=1e-6)
     with pytest.raises(ValueError, match="SineSumGame.phase_mode = 'random': must be one of"):
         SineSumGame(phase_mode="random")
+
+
+def test_a_sine_sum_target_fixed_per_frequency():
+    """A supervised target in the 'per_frequency' mode: one phase per frequency, fixed; it
+    survives the config's round trip and a bad one is refused with its field named."""
+    import torch
+
+    from badgerlib import RunConfig
+    from badgerlib.tasks import SineSumGame, sine_sum
+
+    game = SineSumGame(m=21, frequencies=(1, 2, 3), phase=[0.1, 2.0, 4.0], phase_mode="per_frequency")
+    assert game.phase == (0.1, 2.0, 4.0)
+    y = game.sample_targets(5, torch.Generator().manual_seed(0), torch.float64)
+    fixed = torch.tensor([[0.1, 2.0, 4.0]], dtype=torch.float64)
+    assert torch.equal(y, sine_sum((1, 2, 3), 21, fixed, "per_frequency").expand(5, 21))
+    cfg = RunConfig(task=game)
+    assert RunConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match=r"SineSumGame.phase = \(0.1, 2.0\): one phase per frequency .* 3 phases"):
+        SineSumGame(m=21, frequencies=(1, 2, 3), phase=(0.1, 2.0), phase_mode="per_frequency")
+    with pytest.raises(ValueError, match="only with phase_mode 'per_frequency'"):
+        SineSumGame(m=21, frequencies=(1, 2, 3), phase=(0.1, 2.0, 3.0))
+    with pytest.raises(ValueError, match=r"SineSumGame.phase\[1\]"):
+        SineSumGame(m=21, frequencies=(1, 2, 3), phase=(0.1, float("nan"), 3.0), phase_mode="per_frequency")
