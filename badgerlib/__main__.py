@@ -219,7 +219,8 @@ def _precompute(args: argparse.Namespace) -> int:
 
     module = importlib.import_module(f"{CHAPTERS}.{chapter}")
     try:
-        groups = module.configs(mode == "quick")
+        # a chapter with runs beyond its main experiment lists them all in all_configs
+        groups = getattr(module, "all_configs", module.configs)(mode == "quick")
         print(f"badgerlib precompute: {chapter} ({mode}): {len(unique_configs(groups))} runs, on "
               f"{scheduler or 'local processes'}", file=sys.stderr)
         with _executor(scheduler, args.workers) as executor:

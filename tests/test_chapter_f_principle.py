@@ -85,9 +85,10 @@ def test_configs_start_at_the_given_seed_and_reject_bad_arguments():
 def test_full_mode_estimate_is_the_sum_over_runs():
     speeds = {"supervised LSTM": 50.0, "LSTM meta-learner": 20.0, "quantised meta-learner": 5.0,
               "Micro-Badger (M = 11)": 10.0, "Micro-Badger (M = 41)": 8.0}
-    by_hand = (10 * 3000 / 50 + 10 * 3000 / 20 + 10 * 8000 / 5 + 10 * 5000 / 10 + 3 * 5000 / 8) / 2
-    assert fp.full_mode_seconds(speeds) == pytest.approx(by_hand)
-    full = [c for g in fp.configs(quick=False).values() for c in g]
+    main = 10 * 3000 / 50 + 10 * 3000 / 20 + 10 * 8000 / 5 + 10 * 5000 / 10 + 3 * 5000 / 8
+    phase = 3 * (10 * 3000 / 50 + 5 * 3000 / 20 + 3 * 8000 / 5 + 5 * 5000 / 8)     # frequencies 1..8: runs of their own
+    assert fp.full_mode_seconds(speeds) == pytest.approx((main + phase) / 2)
+    full = [c for g in fp.all_configs(quick=False).values() for c in g]
     assert fp.full_mode_seconds(dict.fromkeys(speeds, 100.0), workers=1) == estimate_seconds(full, 100.0, workers=1)
     with pytest.raises(ValueError, match="no speed for"):
         fp.full_mode_seconds({"supervised LSTM": 1.0})
@@ -237,3 +238,82 @@ def test_full_mode_text_cites_only_computed_numbers():
     for key in ("runs", "train_cpu", "sup_rho", "sup_p", "sup_seeds", "meta_rho", "meta_spread", "quant_rho",
                 "quant_final", "mb_rho", "mb_spread", "mb41_final"):
         assert f"<{key}>" in text
+
+
+# --- the phase modes (issue 17) -------------------------------------------------------------------
+
+def test_phase_mode_configs_change_only_the_task():
+    main = fp.configs(quick=False)
+    grid = fp.phase_mode_configs(quick=False)
+    assert list(grid) == ["shared", "shift", "per_frequency"]
+    for mode, learners in grid.items():
+        assert {name: len(runs) for name, runs in learners.items()} == dict(fp.FULL.phase_seeds)
+        for name, runs in learners.items():
+            for s, cfg in enumerate(runs):
+                ref = main[name][s] if name == "supervised LSTM" else main[name][0].replace(seed=s)
+                assert cfg.task.frequencies == fp.PHASE_FREQUENCIES and cfg.task.phase_mode == mode
+                assert cfg.replace(task=ref.task) == ref          # the same learner, budget and seed
+    per = [c.task.phase for c in grid["per_frequency"]["supervised LSTM"]]
+    assert all(len(p) == 8 for p in per) and len(set(per)) == 10
+    assert [c.task.phase for c in grid["shift"]["supervised LSTM"]] == fp.supervised_phases(10).tolist()
+    quick = fp.phase_mode_configs(quick=True)
+    assert "quantised meta-learner" not in quick["shared"]         # 0 seeds in quick mode
+
+
+def inner_loop_snapshots(learn_step, steps=20, probes=3):
+    """One snapshot of a trained learner whose guess gains frequency k at inner step
+    ``learn_step[k]`` (a step function, so the crossing step is known exactly)."""
+    x = 2 * np.pi * np.arange(M) / M
+    phases = np.linspace(0.2, 2.0, probes)
+    comps = np.stack([np.sin(k * x + phases[:, None]) for k in KS], axis=1)       # (P, F, M)
+    amps = (np.arange(steps + 1)[:, None] >= np.asarray(learn_step)[None]).astype(float)   # (S+1, F)
+    guesses = np.einsum("sf,pfm->psm", amps, comps)[None]                         # (1, P, S+1, M)
+    return {"iterations": np.array([0]), "targets": comps.sum(axis=1), "guesses": guesses,
+            "feedback": np.ones(guesses.shape[:3])}
+
+
+def test_order_over_the_inner_loop():
+    low_first = fp.analyse_run(inner_loop_snapshots([2, 4, 6, 8, 10]), KS, threshold=0.9)
+    assert low_first.step_crossings.tolist() == [2, 4, 6, 8, 10]
+    assert low_first.step_rank.rho == 1.0 and low_first.step_spread == pytest.approx(8 / 20)
+    high_first = fp.analyse_run(inner_loop_snapshots([10, 8, 6, 4, 2]), KS, threshold=0.9)
+    assert high_first.step_rank.rho == -1.0
+    together = fp.analyse_run(inner_loop_snapshots([5] * 5), KS, threshold=0.9)
+    assert together.step_spread == 0.0
+    s = fp.summarise([low_first, low_first, high_first])
+    assert s.step_test.n_seeds == 3 and s.step_test.mean == pytest.approx(1 / 3)
+    # one inner step (the supervised LSTM): no order over the inner loop
+    one = fp.analyse_run(synthetic_snapshots([20, 50, 80, 110, 140], np.arange(0, 300, 5), [0.5])[0], KS)
+    assert one.step_crossings is None and fp.summarise([one]).step_test is None
+
+
+def test_at_once_holds_for_a_simultaneous_learner_and_fails_otherwise():
+    """The check that reads ``learns_at_once`` asserts it with the shared phase and its
+    negation with the others: on synthetic learners it must tell the three cases apart."""
+    its = np.arange(0, 300, 5)
+    together = fp.summarise([fp.analyse_run(synthetic_snapshots([100] * 5, its, [0.5, 2.0])[0], KS)] * 2)
+    ordered = fp.summarise([fp.analyse_run(synthetic_snapshots([20, 60, 100, 140, 180], its, [0.5, 2.0])[0], KS)])
+    nothing = fp.summarise([fp.analyse_run(synthetic_snapshots([1e6] * 5, its, [0.5, 2.0])[0], KS)])
+    assert fp.learns_at_once(together)
+    assert not fp.learns_at_once(ordered) and not fp.learns_at_once(nothing)
+    assert nothing.crossed == 0.0
+
+
+def test_phase_mode_table_adjusts_every_p_value_together():
+    from badgerlib.analysis.stats import holm
+
+    its = np.arange(0, 300, 5)
+    runs = [fp.analyse_run(synthetic_snapshots(c, its, [0.5, 2.0])[0], KS)
+            for c in ([20, 60, 100, 140, 180], [30, 50, 110, 130, 200], [100] * 5)]
+    summaries = {"shared": {"a": fp.summarise(runs[:2]), "b": fp.summarise(runs[2:])},
+                 "shift": {"a": fp.summarise(runs[1:])}}
+    table = fp.phase_mode_table(summaries)
+    assert table[["mode", "learner"]].values.tolist() == [["shared", "a"], ["shared", "b"], ["shift", "a"]]
+    raw = np.concatenate([table["p"], table["p inner"]])
+    assert np.allclose(np.concatenate([table["p holm"], table["p inner holm"]]), holm(raw), equal_nan=True)
+    numbers = fp.phase_mode_numbers(table)
+    assert numbers["pm_a_shared_learned"] == "100" and numbers["pm_tests"] == 3   # one inner step: no inner test
+    assert numbers["pm_a_shared_text"].startswith("learns 100 % of the frequencies, low frequencies first")
+    assert "all at once" in numbers["pm_b_shared_text"]
+    shown = fp.phase_mode_display(table)
+    assert shown.loc[0, "ρ inner loop"] == "-" and not shown.isna().any().any()

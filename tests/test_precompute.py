@@ -231,3 +231,22 @@ def test_the_lock_excludes_a_second_holder_until_released(tmp_path):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)            # released on leaving the block
     finally:
         os.close(fd)
+
+
+def test_precompute_trains_a_chapters_all_configs_when_it_has_them(tmp_path, tiny_chapter, capsys):
+    """A chapter whose runs go beyond its main experiment's ``configs`` lists them all in
+    ``all_configs`` (chapter 4's phase modes): precompute trains those."""
+    tiny_chapter.all_configs = lambda quick=True: tiny_configs(quick) | {"more": [TINY.replace(seed=5)]}
+    rc, lines, err = run_main(capsys, "tiny_test", "--runs-dir", str(tmp_path), "--workers", "1")
+    assert rc == 0, err
+    assert "tiny_test (quick): 4 runs" in err and lines[2] == "more: 1 run, 1 trained now, 0 already stored"
+    assert load_run(TINY.replace(seed=5), tmp_path) is not None
+
+
+def test_chapter_four_precomputes_its_phase_mode_runs():
+    from badgerlib.chapters import f_principle as fp
+
+    groups = fp.all_configs(quick=False)
+    phase = [c for name, g in groups.items() if " phase: " in name for c in g]
+    assert len(phase) == 3 * (10 + 5 + 3 + 5)
+    assert {c.task.phase_mode for c in phase} == {"shared", "shift", "per_frequency"}

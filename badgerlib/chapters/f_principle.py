@@ -5,8 +5,11 @@ The chapter trains four learners on the sine-sum guessing game (:class:`~badgerl
 meta-learner, an LSTM meta-learner that sees its error quantised into bins, and Micro-Badger
 (at M = 11, and at the study's M = 41). Everything the chapter needs is here:
 
-* its runs: :func:`sizes` (every size and hyperparameter, quick and full mode) and
-  :func:`configs` (every run, grouped by learner);
+* its runs: :func:`sizes` (every size and hyperparameter, quick and full mode),
+  :func:`configs` (the main experiment's runs, grouped by learner), :func:`phase_mode_configs`
+  (the same learners on the three readings of the task, :data:`PHASE_FREQUENCIES`) and
+  :func:`all_configs` (both, for ``precompute``); :func:`measure_groups` and
+  :func:`phase_mode_experiment` train and measure them;
 * its per-run measurement: :func:`analyse_run` reads a run's snapshots into a
   :class:`RunSpectrum`: the per-frequency convergence ``c_k`` over training and over the inner
   loop (:mod:`badgerlib.analysis.spectral`), the iteration at which each frequency is learned
@@ -24,7 +27,11 @@ meta-learner, an LSTM meta-learner that sees its error quantised into bins, and 
 * its full-mode outcome when the full-mode runs are stored: :func:`full_mode_summary`, and
   the sentence the text cites of it, :func:`full_mode_text`;
 * its cost: :func:`learner_speeds` and :func:`full_mode_seconds`;
-* its chapter-only figures: :func:`plot_order_tests`, :func:`plot_converged_steps` (the heat maps are
+* the phase-mode experiment's table and words: :func:`phase_mode_table`,
+  :func:`phase_mode_display`, :func:`phase_mode_numbers`, :func:`describe_order`, and the
+  "all at once" the checks read, :func:`learns_at_once`;
+* its chapter-only figures: :func:`plot_order_tests`, :func:`plot_converged_steps`,
+  :func:`plot_inner_heatmaps`, :func:`plot_phase_modes` (the heat maps are
   :func:`badgerlib.plots.frequency_heatmap`).
 
 Example
@@ -69,7 +76,10 @@ __all__ = [
     "summary_table", "threshold_sensitivity", "inner_loop_table", "representative", "plateau",
     "mirror_plateau", "plus_minus", "setup_numbers", "learner_numbers", "full_scale_numbers",
     "crossing_table", "summary_display", "threshold_display", "column_formats", "full_mode_summary",
-    "full_mode_text",
+    "full_mode_text", "all_configs", "PHASE_FREQUENCIES", "supervised_phase_sets", "phase_mode_configs", "phase_mode_table",
+    "phase_mode_display", "plot_phase_modes", "PhaseModeExperiment", "phase_mode_experiment", "measure_groups",
+    "LEARNER_KEYS", "phase_mode_numbers", "inner_loop_numbers", "text_numbers", "cost_numbers",
+    "plot_inner_heatmaps", "describe_order", "phase_mode_scope", "AT_ONCE_LEARNED", "AT_ONCE_SPREAD", "learns_at_once",
     "learner_speeds", "full_mode_seconds", "plot_converged_steps", "plot_order_tests",
 ]
 
@@ -100,6 +110,11 @@ class Sizes:
     mb_experts, mb_hidden, mb_links, mb_steps, mb_lr, mb_batch, mb_iterations, mb_snapshots:
         Micro-Badger at ``m_badger``.
     mb41_seeds, mb41_iterations: Micro-Badger at ``m`` (otherwise the same as at ``m_badger``).
+    phase_seeds: the phase-mode experiment (:func:`phase_mode_configs`): seeds per learner in
+        each of the three :data:`~badgerlib.tasks.PHASE_MODES`, at frequencies
+        :data:`PHASE_FREQUENCIES` (0: the learner is not run in this mode of the book; quick
+        mode leaves out the quantised meta-learner, which at its quick budget learns no
+        frequency even with the shared phase).
 
     Example
     -------
@@ -140,6 +155,8 @@ class Sizes:
     mb_steps: int = 10
     mb_lr: float = 3e-3
     mb_batch: int = 32
+    phase_seeds: tuple = (("supervised LSTM", 3), ("LSTM meta-learner", 2), ("quantised meta-learner", 0),
+                          ("Micro-Badger (M = 41)", 1))
 
 
 #: Quick mode: every learner learns within the budget (about two minutes of training on 2 cores).
@@ -147,10 +164,16 @@ QUICK = Sizes(seeds=3, sup_seeds=5, sup_iterations=1500, meta_iterations=600, me
               quant_lr=2e-2, quant_batch=16, quant_iterations=800, quant_snapshots=41,
               mb_iterations=1000, mb_snapshots=51, mb41_seeds=1, mb41_iterations=1000)
 
-#: Full mode: ten seeds per learner and longer training (about 35 minutes on 2 cores).
+#: Full mode: ten seeds per learner and longer training (35 min 45 s measured on 2 cores before the
+#: phase-mode runs were added; with them about 1.5-2 h, estimated from the quick speeds).
 FULL = Sizes(seeds=10, sup_seeds=10, sup_iterations=3000, meta_iterations=3000, meta_snapshots=101,
              quant_lr=1e-2, quant_batch=32, quant_iterations=8000, quant_snapshots=81,
-             mb_iterations=5000, mb_snapshots=101, mb41_seeds=3, mb41_iterations=5000)
+             mb_iterations=5000, mb_snapshots=101, mb41_seeds=3, mb41_iterations=5000,
+             phase_seeds=(("supervised LSTM", 10), ("LSTM meta-learner", 5), ("quantised meta-learner", 3),
+                          ("Micro-Badger (M = 41)", 5)))
+
+#: The phase-mode experiment's frequencies (issue 17): k = 1..8, at the study's M = 41.
+PHASE_FREQUENCIES = tuple(range(1, 9))
 
 
 def sizes(quick: bool = True) -> Sizes:
@@ -220,6 +243,84 @@ def configs(quick: bool = True, seed: int = 0) -> dict[str, list[RunConfig]]:
     }
 
 
+def supervised_phase_sets(n: int, k: int, seed: int = 0) -> np.ndarray:
+    """``(n, k)`` phases, one per frequency, of the supervised LSTM's ``n`` targets in the
+    ``"per_frequency"`` phase mode (drawn from ``seed``, rounded to 3 decimals; a stream of
+    its own, so that the other modes keep :func:`supervised_phases`).
+
+    Example
+    -------
+    >>> supervised_phase_sets(2, 3).shape, float(supervised_phase_sets(2, 3).max()) < 2 * np.pi
+    ((2, 3), True)
+    """
+    check_int("supervised_phase_sets", "n", n, 1)
+    check_int("supervised_phase_sets", "k", k, 1)
+    return np.random.default_rng([seed, 1]).uniform(0, 2 * np.pi, (n, k)).round(3)
+
+
+def phase_mode_configs(quick: bool = True, seed: int = 0) -> dict[str, dict[str, list[RunConfig]]]:
+    """The phase-mode experiment (issue 17): every learner that runs at M = 41 (the
+    supervised LSTM, the two LSTM meta-learners and Micro-Badger at M = 41) on the task in
+    each :data:`~badgerlib.tasks.PHASE_MODES`, at frequencies :data:`PHASE_FREQUENCIES`, with
+    the same sizes, learning rates and iterations as in :func:`configs` (the budget that
+    learns the shared phase) and ``phase_seeds`` seeds (:class:`Sizes`; learners with 0 seeds
+    are left out). Mode -> learner -> runs. The supervised LSTM's targets have the phases
+    :func:`supervised_phases` (one phase, or one x-shift) or, per frequency,
+    :func:`supervised_phase_sets`.
+
+    Example
+    -------
+    >>> grid = phase_mode_configs(quick=True)
+    >>> {mode: [len(runs) for runs in learners.values()] for mode, learners in grid.items()}
+    {'shared': [3, 2, 1], 'shift': [3, 2, 1], 'per_frequency': [3, 2, 1]}
+    >>> t = grid["per_frequency"]["supervised LSTM"][0].task
+    >>> t.frequencies, t.phase_mode, len(t.phase)
+    ((1, 2, 3, 4, 5, 6, 7, 8), 'per_frequency', 8)
+    """
+    from badgerlib.tasks import PHASE_MODES
+
+    size = sizes(quick)
+    base = configs(quick, seed)
+    counts = dict(size.phase_seeds)
+    if counts["supervised LSTM"] > size.sup_seeds:
+        raise ValueError(f"Sizes.phase_seeds: {counts['supervised LSTM']} supervised targets; at most "
+                         f"sup_seeds = {size.sup_seeds} are allowed")
+    out: dict[str, dict[str, list[RunConfig]]] = {}
+    for mode in PHASE_MODES:
+        out[mode] = {}
+        for name, n in counts.items():
+            if n == 0:
+                continue
+            if name == "supervised LSTM":       # its first n targets of configs(), or per frequency
+                sets = supervised_phase_sets(n, len(PHASE_FREQUENCIES), seed)
+                out[mode][name] = [
+                    cfg.replace(task=replace(cfg.task, frequencies=PHASE_FREQUENCIES, phase_mode=mode,
+                                             phase=tuple(sets[s].tolist()) if mode == "per_frequency"
+                                             else cfg.task.phase))
+                    for s, cfg in enumerate(base[name][:n])]
+            else:
+                task = replace(base[name][0].task, frequencies=PHASE_FREQUENCIES, phase_mode=mode)
+                out[mode][name] = seeds(base[name][0].replace(task=task), n, start=seed)
+    return out
+
+
+def all_configs(quick: bool = True, seed: int = 0) -> dict[str, list[RunConfig]]:
+    """Every run the chapter reads, by group, for ``python -m badgerlib precompute
+    f_principle``: :func:`configs` and each (mode, learner) of :func:`phase_mode_configs` as
+    ``"<mode> phase: <learner>"``.
+
+    Example
+    -------
+    >>> groups = all_configs(quick=True)
+    >>> len(groups), sum(map(len, groups.values())), list(groups)[5]
+    (14, 33, 'shared phase: supervised LSTM')
+    """
+    out = dict(configs(quick, seed))
+    for mode, learners in phase_mode_configs(quick, seed).items():
+        out.update({f"{mode} phase: {name}": runs for name, runs in learners.items()})
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # One run: when is each frequency learned, and in which order
 # ---------------------------------------------------------------------------------------------
@@ -235,7 +336,11 @@ class RunSpectrum:
     of the trained model's last guess; final_error (F,): its :func:`frequency_error`;
     converged (K,): :func:`converged_steps` at each snapshot; probe_loss (K,): feedback averaged
     over the inner steps and probe tasks at each snapshot; total_iterations: length of training;
-    last_loss (K,): feedback of the followed guess (``step``), averaged over probe tasks.
+    last_loss (K,): feedback of the followed guess (``step``), averaged over probe tasks;
+    step_crossings (F,), step_rank, step_spread: the same order measured over the inner loop
+    of the trained model (the first inner step at which each frequency reaches the threshold
+    of its level at the last step, its rank correlation with frequency, and its spread as a
+    fraction of the inner steps).
     """
 
     frequencies: np.ndarray
@@ -253,6 +358,9 @@ class RunSpectrum:
     threshold: float = 0.5
     relative: bool = True
     last_loss: np.ndarray | None = None
+    step_crossings: np.ndarray | None = None
+    step_rank: RankTest | None = None
+    step_spread: float = float("nan")
 
 
 def analyse_run(snapshots: Mapping, frequencies=None, threshold: float = 0.5, relative: bool = True,
@@ -291,15 +399,23 @@ def analyse_run(snapshots: Mapping, frequencies=None, threshold: float = 0.5, re
     else:
         probe_loss = last_loss = np.full(len(its), np.nan)
     return RunSpectrum(frequencies=ks, iterations=its, by_iteration=by_it, by_step=by_step,
-                       **_order(ks, its, by_it, total, threshold, relative), final=by_it[-1], final_error=final_err,
+                       **_order(ks, its, by_it, total, threshold, relative, by_step), final=by_it[-1],
+                       final_error=final_err,
                        converged=converged_steps(guesses, targets, tol), probe_loss=probe_loss,
                        total_iterations=total, threshold=threshold, relative=relative, last_loss=last_loss)
 
 
-def _order(ks, iterations, by_iteration, total: int, threshold: float, relative: bool) -> dict:
-    """The fields of a :class:`RunSpectrum` that depend on the threshold."""
+def _order(ks, iterations, by_iteration, total: int, threshold: float, relative: bool, by_step=None) -> dict:
+    """The fields of a :class:`RunSpectrum` that depend on the threshold: the order over
+    training and, given ``by_step``, over the inner loop."""
     cross = crossing_iterations(iterations, by_iteration, threshold, relative)
-    return dict(crossings=cross, rank=rank_correlation(ks, cross), spread=crossing_spread(cross, max(total, 1)))
+    out = dict(crossings=cross, rank=rank_correlation(ks, cross), spread=crossing_spread(cross, max(total, 1)))
+    if by_step is not None and len(by_step) > 2:      # at least two inner steps
+        steps = np.arange(len(by_step))
+        step_cross = crossing_iterations(steps, by_step, threshold, relative)
+        out.update(step_crossings=step_cross, step_rank=rank_correlation(ks, step_cross),
+                   step_spread=crossing_spread(step_cross, len(by_step) - 1))
+    return out
 
 
 def at_threshold(run: RunSpectrum, threshold: float) -> RunSpectrum:
@@ -319,7 +435,7 @@ def at_threshold(run: RunSpectrum, threshold: float) -> RunSpectrum:
     (1.0, 0.5)
     """
     return replace(run, **_order(run.frequencies, run.iterations, run.by_iteration, run.total_iterations,
-                                 threshold, run.relative), threshold=threshold)
+                                 threshold, run.relative, run.by_step), threshold=threshold)
 
 
 def analyse_runs(runs: Iterable, frequencies=None, threshold: float = 0.5, relative: bool = True) -> list[RunSpectrum]:
@@ -353,6 +469,9 @@ class LearnerSummary:
     as the loss falls; ``None`` for a seed whose count never changes); converged_loss_rho: the
     mean of their rho; final: mean final c_k per frequency over seeds; crossed: fraction of
     (seed, frequency) pairs that reached the threshold.
+    step_test, step_spread: the order over the inner loop of the trained models
+    (:attr:`RunSpectrum.step_crossings` pooled like ``test``; ``None`` when a run has fewer
+    than two inner steps) and the mean of their ``step_spread``.
     """
 
     test: PooledRankTest
@@ -367,6 +486,8 @@ class LearnerSummary:
     final: np.ndarray
     crossed: float
     runs: list = field(default_factory=list, repr=False)
+    step_test: PooledRankTest | None = None
+    step_spread: float = float("nan")
 
     def converged_loss_significant(self, alpha: float = 0.05) -> int:
         """How many seeds have a significant ``converged_loss`` test (p < ``alpha``)."""
@@ -403,10 +524,14 @@ def summarise(runs: Sequence[RunSpectrum], alternative: str = "greater") -> Lear
                   if np.ptp(r.converged) > 0 and np.all(np.isfinite(r.probe_loss)) else None for r in runs]
     conv = mean_sd(t.rho if t is not None else np.nan for t in conv_tests)
     crossed = float(np.mean([np.isfinite(r.crossings).mean() for r in runs]))
+    inner = all(r.step_crossings is not None for r in runs)
+    step_test = pooled_rank_test(ks, [r.step_crossings for r in runs], alternative) if inner else None
+    step_spread = float(np.nanmean([r.step_spread for r in runs])) if inner and any(
+        np.isfinite(r.step_spread) for r in runs) else float("nan")
     return LearnerSummary(test=test, order=order, spread=spread[0], spread_sd=spread[1],
                           error_test=error_test, even_minus_odd=gap[0], even_minus_odd_sd=gap[1],
                           converged_loss=conv_tests, converged_loss_rho=conv[0], final=np.mean([r.final for r in runs], axis=0),
-                          crossed=crossed, runs=runs)
+                          crossed=crossed, runs=runs, step_test=step_test, step_spread=step_spread)
 
 
 def summary_table(summaries: Mapping[str, LearnerSummary]):
@@ -617,27 +742,95 @@ def setup_numbers(size: Sizes) -> dict:
         quant_bins=s.quant_bins, quant_steps=s.quant_steps, quant_batch=s.quant_batch, quant_lr=s.quant_lr,
         quant_iterations=s.quant_iterations, mb_experts=s.mb_experts, mb_hidden=s.mb_hidden, mb_links=s.mb_links,
         mb_steps=s.mb_steps, mb_batch=s.mb_batch, mb_lr=s.mb_lr, mb_iterations=s.mb_iterations,
-        mb41_seeds=s.mb41_seeds, mb41_iterations=s.mb41_iterations)
+        mb41_seeds=s.mb41_seeds, mb41_iterations=s.mb41_iterations,
+        at_once_learned=f"{100 * AT_ONCE_LEARNED:.0f}", at_once_spread=f"{100 * AT_ONCE_SPREAD:.0f}",
+        pm_scope=phase_mode_scope(s))
 
 
-def verdict(supervised: LearnerSummary, meta: LearnerSummary, size: Sizes, quick: bool) -> dict[str, str]:
+def verdict(supervised: LearnerSummary, meta: LearnerSummary, size: Sizes, quick: bool,
+            at_once_elsewhere: bool | None = None) -> dict[str, str]:
     """The chapter's verdict in one sentence and the scale it was measured at, the two cells of
     its row in the landing page's findings table (glue names ``verdict`` and ``scale``).
+    ``at_once_elsewhere``: whether the LSTM meta-learner also learned all frequencies at once
+    with a shift or a phase per frequency (:func:`learns_at_once`; None: not measured).
 
     Example
     -------
     >>> from types import SimpleNamespace
     >>> sup = SimpleNamespace(test=SimpleNamespace(mean=0.81))
-    >>> v = verdict(sup, SimpleNamespace(spread=0.012), QUICK, quick=True)
+    >>> v = verdict(sup, SimpleNamespace(spread=0.012), QUICK, quick=True, at_once_elsewhere=False)
     >>> v["verdict"][:60], v["scale"]
     ('Partly. The supervised LSTM learns low frequencies first (rh', 'quick mode: M = 41 (Micro-Badger also at 11), 3 seeds per learner')
+    >>> v["verdict"][-80:]
+    'not on the two other readings of the lost task (a shift, a phase per frequency).'
     """
-    return {"verdict": f"Partly. The supervised LSTM learns low frequencies first (rho {supervised.test.mean:+.2f}); "
-                       "the meta-learners and Micro-Badger do not, as the study says, but they learn all "
-                       f"frequencies at once (spread {100 * meta.spread:.1f} % of training) rather than in a "
-                       f"random order, and Micro-Badger trains at M = {size.m}, where the study could not.",
+    text = (f"Partly. The supervised LSTM learns low frequencies first (rho {supervised.test.mean:+.2f}); "
+            "the meta-learners and Micro-Badger do not, as the study says, but they learn all "
+            f"frequencies at once (spread {100 * meta.spread:.1f} % of training) rather than in a "
+            f"random order, and Micro-Badger trains at M = {size.m}, where the study could not.")
+    if at_once_elsewhere is False:
+        text += (" The meta-learner's all at once holds with one phase shared by all frequencies, "
+                 "not on the two other readings of the lost task (a shift, a phase per frequency).")
+    elif at_once_elsewhere:
+        text += " It holds on the two other readings of the lost task too (a shift, a phase per frequency)."
+    return {"verdict": text,
             "scale": f"{'quick' if quick else 'full'} mode: M = {size.m} (Micro-Badger also at "
                      f"{size.m_badger}), {size.seeds} seeds per learner"}
+
+
+def inner_loop_numbers(loop: pd.DataFrame, keys: Mapping[str, str]) -> dict[str, str]:
+    """What the text cites of :func:`inner_loop_table`: ``<key>_converged`` and
+    ``<key>_converged_pc`` for each learner (``keys``: learner -> short name), and the
+    range over seeds of every learner as ``<key>_converged_min`` / ``_max`` (percent); a
+    learner not in ``loop`` (the supervised LSTM, one inner step) is skipped.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> loop = pd.DataFrame({"converged": [20.0], "steps": [40], "converged %": [50.0], "min %": [25.0],
+    ...                      "max %": [75.0]}, index=["toy"])
+    >>> inner_loop_numbers(loop, {"toy": "t"})
+    {'t_converged': '20', 't_converged_pc': '50', 't_converged_min': '25', 't_converged_max': '75'}
+    """
+    out = {}
+    for name, key in keys.items():
+        if name not in loop.index:
+            continue
+        row = loop.loc[name]
+        out.update({f"{key}_converged": f"{row['converged']:.0f}", f"{key}_converged_pc": f"{row['converged %']:.0f}",
+                    f"{key}_converged_min": f"{row['min %']:.0f}", f"{key}_converged_max": f"{row['max %']:.0f}"})
+    return out
+
+
+def text_numbers(summaries: Mapping[str, LearnerSummary], keys: Mapping[str, str], sensitivity: pd.DataFrame,
+                 size: Sizes) -> dict[str, str]:
+    """What the results text cites of the main experiment: every learner's
+    :func:`learner_numbers` as ``<key>_<field>`` (``keys``: learner -> short name, in the
+    order supervised LSTM, LSTM meta-learner, quantised meta-learner, Micro-Badger), and
+    ``sup_positive`` (seeds with rho > 0), ``quant_conv_loss``, ``quant_conv_sig`` (the
+    quantised learner's converged steps against its loss) and ``mb_spread_05`` (Micro-Badger's
+    spread at the 50 % threshold of :func:`threshold_sensitivity`, percent).
+
+    (Reads the chapter's summaries; the notebook is its example, and
+    ``tests/test_chapter_f_principle.py`` checks it.)
+    """
+    sup, _, quant, mb = list(keys)
+    out = {f"{key}_{field}": value for name, key in keys.items()
+           for field, value in learner_numbers(summaries[name]).items()}
+    out["sup_positive"] = f"{int(np.sum(summaries[sup].test.rhos > 0))} of {summaries[sup].test.n_seeds}"
+    out["quant_conv_loss"] = f"{summaries[quant].converged_loss_rho:+.2f}"
+    out["quant_conv_sig"] = f"{summaries[quant].converged_loss_significant()} of {size.seeds}"
+    out["mb_spread_05"] = f"{100 * sensitivity.loc[mb, 'spread @ 0.5']:.0f}"
+    return out
+
+
+def cost_numbers(runs: Mapping[str, Sequence], seed: int = 0, workers: int = 2) -> dict[str, str]:
+    """What the "At full scale" section cites: ``full_minutes`` (:func:`full_mode_seconds` from
+    the speeds of ``runs``, :func:`learner_speeds`) and ``full_outcome``
+    (:func:`full_mode_text` of :func:`full_mode_summary`, which only loads). (Reads stored
+    runs: the notebook is its example.)"""
+    seconds = full_mode_seconds(learner_speeds(runs), seed=seed, workers=workers)
+    return {"full_minutes": f"{seconds / 60:.0f}", "full_outcome": full_mode_text(full_mode_summary(seed=seed))}
 
 
 def learner_numbers(summary: LearnerSummary) -> dict[str, str]:
@@ -794,6 +987,298 @@ def column_formats(table: pd.DataFrame) -> tuple[str, ...]:
     return tuple(formats)
 
 
+@dataclass
+class PhaseModeExperiment:
+    """The phase-mode experiment measured (:func:`phase_mode_experiment`): ``configs``,
+    ``analyses`` (:class:`RunSpectrum` per run) and ``summaries`` (:class:`LearnerSummary`),
+    each mode -> learner -> ...; ``table`` (:func:`phase_mode_table`); ``seconds``, the wall
+    time of its sweep; ``train_cpu``, training seconds summed over its runs."""
+
+    configs: dict
+    analyses: dict
+    summaries: dict
+    table: pd.DataFrame
+    seconds: float
+    train_cpu: float
+
+
+def measure_groups(groups: Mapping[str, Sequence[RunConfig]], frequencies, threshold: float, device: str = "cpu",
+                   runs_dir=None, progress: bool = True) -> tuple[dict, dict, float, float]:
+    """Train (or load) every run of ``groups`` (name -> configs) in one sweep and measure each
+    with :func:`analyse_runs` at ``threshold``. Returns ``(runs, analyses, seconds, train_cpu)``:
+    the stored runs and their :class:`RunSpectrum` by name, the sweep's wall time and the
+    training seconds summed over the runs. (Trains: the examples are in
+    ``tests/test_chapter_f_principle.py``.)"""
+    import time
+
+    from badgerlib.sweep import load_runs, sweep
+
+    start = time.perf_counter()
+    sweep([cfg for group in groups.values() for cfg in group], runs_dir=runs_dir, device=device, progress=progress)
+    seconds = time.perf_counter() - start
+    runs = {name: load_runs(group, runs_dir) for name, group in groups.items()}
+    analyses = {name: analyse_runs(group, frequencies, threshold=threshold) for name, group in runs.items()}
+    return runs, analyses, seconds, float(sum(r.meta["seconds"] for group in runs.values() for r in group))
+
+
+def phase_mode_experiment(quick: bool = True, seed: int = 0, device: str = "cpu", runs_dir=None,
+                          progress: bool = True) -> PhaseModeExperiment:
+    """Train (or load) every run of :func:`phase_mode_configs` in one sweep and measure them
+    at the chapter's threshold (:func:`measure_groups`). (Trains: the examples are in
+    ``tests/test_chapter_f_principle.py``.)"""
+    grid = phase_mode_configs(quick, seed)
+    flat = {(mode, name): cfgs for mode, learners in grid.items() for name, cfgs in learners.items()}
+    _, measured, seconds, cpu = measure_groups(flat, PHASE_FREQUENCIES, sizes(quick).threshold, device, runs_dir,
+                                               progress)
+    analyses = {mode: {name: measured[(mode, name)] for name in learners} for mode, learners in grid.items()}
+    summaries = {mode: {name: summarise(a) for name, a in learners.items()} for mode, learners in analyses.items()}
+    return PhaseModeExperiment(configs=grid, analyses=analyses, summaries=summaries,
+                               table=phase_mode_table(summaries), seconds=seconds, train_cpu=cpu)
+
+
+#: What "all frequencies at once" means in the chapter's checks: at least this share of the
+#: (seed, frequency) pairs learned, and first to last within this fraction of training.
+AT_ONCE_LEARNED, AT_ONCE_SPREAD = 0.8, 0.05
+
+
+def learns_at_once(summary: LearnerSummary, learned: float = AT_ONCE_LEARNED, spread: float = AT_ONCE_SPREAD) -> bool:
+    """Whether a learner learned (nearly) every frequency, and all of them at once: its
+    ``crossed`` share at least ``learned`` and its mean spread below ``spread`` (a learner
+    that learns nothing does not learn "at once").
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ks = np.array([1, 2])
+    >>> def fake(cross):
+    ...     return RunSpectrum(ks, np.arange(2), np.zeros((2, 2)), np.zeros((2, 2)), np.array(cross, float),
+    ...                        rank_correlation(ks, cross), crossing_spread(cross, 100), np.ones(2),
+    ...                        np.zeros(2), np.zeros(2), np.zeros(2), 100)
+    >>> learns_at_once(summarise([fake([50, 51])])), learns_at_once(summarise([fake([20, 80])]))
+    (True, False)
+    >>> learns_at_once(summarise([fake([np.inf, np.inf])]))                 # learned nothing
+    False
+    """
+    return bool(summary.crossed >= learned and np.isfinite(summary.spread) and summary.spread < spread)
+
+
+def phase_mode_table(summaries: Mapping[str, Mapping[str, LearnerSummary]]) -> pd.DataFrame:
+    """The phase-mode experiment, one row per (mode, learner) of ``summaries`` (mode ->
+    learner -> :class:`LearnerSummary`): ``seeds``, ``learned`` (share of (seed, frequency)
+    pairs that reach the threshold), ``final c`` (mean final c_k), the order over training
+    (``rho``, mean over seeds, ``p``, the stratified permutation test that low frequencies come
+    first, and ``spread``) and over the inner loop (``rho inner``, ``p inner``, ``spread
+    inner``; NaN for the supervised LSTM's one step), and ``p holm`` / ``p inner holm``: every
+    p-value of the table adjusted together (:func:`~badgerlib.analysis.stats.holm`), the
+    family the chapter's checks read. Not rounded.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ks = np.array([1, 2, 3])
+    >>> r = RunSpectrum(ks, np.arange(2), np.zeros((2, 3)), np.zeros((2, 3)), np.array([1.0, 2, 3]),
+    ...                 rank_correlation(ks, [1, 2, 3]), 0.5, np.ones(3), np.zeros(3), np.zeros(2),
+    ...                 np.zeros(2), 2)
+    >>> t = phase_mode_table({"shared": {"toy": summarise([r, r])}, "shift": {"toy": summarise([r])}})
+    >>> t[["mode", "learner", "seeds", "rho", "p", "p holm"]].round(3).values.tolist()
+    [['shared', 'toy', 2, 1.0, 0.028, 0.056], ['shift', 'toy', 1, 1.0, 0.167, 0.167]]
+    """
+    from badgerlib.analysis.stats import holm
+
+    rows = []
+    for mode, learners in summaries.items():
+        for name, s in learners.items():
+            inner = s.step_test
+            rows.append({"mode": mode, "learner": name, "seeds": s.test.n_seeds, "learned": s.crossed,
+                         "final c": float(np.mean(s.final)), "rho": s.test.mean, "p": s.test.p_value,
+                         "spread": s.spread, "rho inner": inner.mean if inner is not None else np.nan,
+                         "p inner": inner.p_value if inner is not None else np.nan, "spread inner": s.step_spread})
+    table = pd.DataFrame(rows)
+    adjusted = holm(np.concatenate([table["p"].to_numpy(float), table["p inner"].to_numpy(float)]))
+    table["p holm"], table["p inner holm"] = adjusted[:len(table)], adjusted[len(table):]
+    return table
+
+
+def phase_mode_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`phase_mode_table` as the book shows it: percentages for the learned share and
+    the spreads, signed correlations, two significant digits for the Holm-adjusted p-values,
+    and "-" where nothing is defined (no frequency learned, or one inner step).
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"mode": ["shift"], "learner": ["toy"], "seeds": [2], "learned": [0.5],
+    ...                     "final c": [0.61], "rho": [0.5], "p": [0.01], "spread": [0.25],
+    ...                     "rho inner": [float("nan")], "p inner": [float("nan")],
+    ...                     "spread inner": [float("nan")], "p holm": [0.02], "p inner holm": [float("nan")]})
+    >>> phase_mode_display(raw).iloc[0].tolist()
+    ['shift', 'toy', 2, '50', '0.61', '+0.50', '0.02', '25', '-', '-', '-']
+    """
+    def fmt(value, kind):
+        if not np.isfinite(value):
+            return "-"
+        return {"pc": f"{100 * value:.0f}", "rho": f"{value:+.2f}", "p": f"{value:.2g}", "c": f"{value:.2f}"}[kind]
+
+    out = pd.DataFrame({"mode": table["mode"], "learner": table["learner"], "seeds": table["seeds"].astype(object)})
+    for column, label, kind in (("learned", "learned %", "pc"), ("final c", "final c", "c"),
+                                ("rho", "ρ training", "rho"), ("p holm", "p (Holm)", "p"),
+                                ("spread", "spread %", "pc"), ("rho inner", "ρ inner loop", "rho"),
+                                ("p inner holm", "p inner (Holm)", "p"), ("spread inner", "inner spread %", "pc")):
+        out[label] = [fmt(v, kind) for v in table[column].to_numpy(float)]
+    return out
+
+
+#: Short names of the learners in the glue names :func:`phase_mode_numbers` makes.
+LEARNER_KEYS = {"supervised LSTM": "sup", "LSTM meta-learner": "meta", "quantised meta-learner": "quant",
+                "Micro-Badger (M = 41)": "mb41"}
+
+
+def phase_mode_numbers(table: pd.DataFrame) -> dict[str, str]:
+    """What the text cites of :func:`phase_mode_table`, by glue name
+    ``pm_<learner>_<mode>_<column>`` (learner: :data:`LEARNER_KEYS`; column: the
+    :func:`phase_mode_display` values as ``learned``, ``final``, ``rho``, ``p``, ``spread``,
+    ``rho_inner``, ``p_inner``, ``spread_inner``, and ``text``, :func:`describe_order`), and
+    ``pm_runs`` and ``pm_tests`` (how many p-values the Holm family holds).
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"mode": ["shift"], "learner": ["LSTM meta-learner"], "seeds": [2], "learned": [0.0],
+    ...                     "final c": [0.0], "rho": [0.0], "p": [1.0], "spread": [float("nan")],
+    ...                     "rho inner": [0.0], "p inner": [1.0], "spread inner": [float("nan")],
+    ...                     "p holm": [1.0], "p inner holm": [1.0]})
+    >>> n = phase_mode_numbers(raw)
+    >>> n["pm_meta_shift_learned"], n["pm_meta_shift_spread"], n["pm_runs"]
+    ('0', '-', 2)
+    """
+    shown = phase_mode_display(table)
+    fields = {"learned %": "learned", "final c": "final", "ρ training": "rho", "p (Holm)": "p", "spread %": "spread",
+              "ρ inner loop": "rho_inner", "p inner (Holm)": "p_inner", "inner spread %": "spread_inner"}
+    tests = int(np.isfinite(table["p"].to_numpy(float)).sum() + np.isfinite(table["p inner"].to_numpy(float)).sum())
+    out: dict = {"pm_runs": int(table["seeds"].sum()), "pm_tests": tests}
+    for row, raw in zip(shown.to_dict("records"), table.to_dict("records")):
+        prefix = f"pm_{LEARNER_KEYS.get(row['learner'], row['learner'])}_{row['mode']}"
+        out.update({f"{prefix}_{name}": row[label] for label, name in fields.items()})
+        out[f"{prefix}_text"] = describe_order(raw)
+    return out
+
+
+def describe_order(row: Mapping, alpha: float = 0.05) -> str:
+    """One row of :func:`phase_mode_table` in words: how much the learner learned and in
+    which order over training ("low frequencies first" when the Holm-adjusted p is below
+    ``alpha`` with a positive rho, "high frequencies first" for the opposite, "all at once"
+    when the spread is under :data:`AT_ONCE_SPREAD`, else "in no significant order").
+
+    Example
+    -------
+    >>> describe_order({"learned": 0.625, "rho": 0.88, "p holm": 0.046, "spread": 0.3})
+    'learns 62 % of the frequencies, low frequencies first (ρ = +0.88, p = 0.046 after Holm, spread 30 % of training)'
+    >>> describe_order({"learned": 0.0, "rho": 0.0, "p holm": 1.0, "spread": float("nan")})
+    'learns no frequency'
+    """
+    if not row["learned"] > 0:
+        return "learns no frequency"
+    rho, p, spread = float(row["rho"]), float(row["p holm"]), float(row["spread"])
+    if p < alpha:
+        order = "low frequencies first" if rho > 0 else "high frequencies first"
+    elif np.isfinite(spread) and spread < AT_ONCE_SPREAD:
+        order = "all at once"
+    else:
+        order = "in no significant order"
+    tail = f"spread {100 * spread:.0f} % of training" if np.isfinite(spread) else "one frequency"
+    return (f"learns {100 * float(row['learned']):.0f} % of the frequencies, {order} "
+            f"(ρ = {rho:+.2f}, p = {p:.2g} after Holm, {tail})")
+
+
+def phase_mode_scope(size: Sizes) -> str:
+    """The sentence that says which learners and how many seeds the phase-mode experiment
+    runs in this mode of the book.
+
+    Example
+    -------
+    >>> phase_mode_scope(QUICK)[:72]
+    'Seeds per mode: supervised LSTM 3, LSTM meta-learner 2, Micro-Badger (M '
+    """
+    counts = dict(size.phase_seeds)
+    run = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
+    left = [name for name, n in counts.items() if n == 0]
+    text = f"Seeds per mode: {run}."
+    if left:
+        text += (f" This mode of the book leaves out the {' and the '.join(left)}: at its quick settings it "
+                 "learned no frequency of k = 1 ... 8 even with the shared phase, in a pilot of 2 000 "
+                 "iterations (2026-12-07); full mode runs it.")
+    return text
+
+
+def plot_inner_heatmaps(analyses: Mapping[str, Sequence[RunSpectrum]], axes, first_seed: int = 0):
+    """Figure: c_k over the inner loop of the trained model, one panel per learner of
+    ``analyses`` (its best-trained seed, :func:`representative` ``by="final"``), on ``axes``.
+    Returns the last mesh, for a colour bar.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from badgerlib import plots
+    >>> ks = np.array([1, 2])
+    >>> c = np.array([[0.0, 0.0], [0.6, 0.2], [1.0, 1.0]])
+    >>> r = RunSpectrum(ks, np.array([0, 5, 10]), c, c, np.zeros(2), rank_correlation(ks, [0, 0]), 0.0,
+    ...                 c[-1], np.zeros(2), np.zeros(3), np.zeros(3), 10)
+    >>> fig, axes = plots.figure(ncols=2)
+    >>> mesh = plot_inner_heatmaps({"a": [r], "b": [r, r]}, axes, first_seed=3)
+    >>> axes[1].get_title()
+    'b\\nseed 3'
+    """
+    from badgerlib import plots
+
+    mesh = None
+    for ax, (name, runs) in zip(np.ravel(axes), analyses.items()):
+        best = representative(runs, by="final")
+        a = runs[best]
+        mesh = plots.frequency_heatmap(np.arange(a.by_step.shape[0]), a.by_step, ax, frequencies=a.frequencies,
+                                       xlabel="inner step", title=f"{name}\nseed {first_seed + best}")
+    return mesh
+
+
+def plot_phase_modes(analyses: Mapping[str, Mapping[str, Sequence[RunSpectrum]]], axes=None):
+    """Figure: one heat map of c_k over training per (mode, learner) of ``analyses`` (mode ->
+    learner -> runs; rows are modes, named on the left, columns learners, named on top), for
+    the run :func:`representative` picks (the median order), its crossings marked. Returns the
+    last mesh, for a colour bar.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ks = np.array([1, 2])
+    >>> c = np.array([[0.0, 0.0], [0.6, 0.2], [1.0, 1.0]])
+    >>> r = RunSpectrum(ks, np.array([0, 5, 10]), c, c, np.array([5.0, 10.0]), rank_correlation(ks, [5, 10]),
+    ...                 0.5, c[-1], np.zeros(2), np.zeros(3), np.zeros(3), 10)
+    >>> mesh = plot_phase_modes({"shared": {"a": [r], "b": [r]}, "per_frequency": {"a": [r], "b": [r]}})
+    >>> axes = mesh.axes.figure.axes
+    >>> [ax.get_title() for ax in axes], axes[2].get_ylabel()
+    (['a', 'b', '', ''], 'per frequency\\nfrequency k')
+    """
+    from badgerlib import plots
+
+    modes = list(analyses)
+    learners = list(analyses[modes[0]])
+    if axes is None:
+        _, axes = plots.figure(nrows=len(modes), ncols=len(learners), height=2.2 * len(modes))
+    axes = np.asarray(axes).reshape(len(modes), len(learners))
+    mesh = None
+    for i, mode in enumerate(modes):
+        for j, name in enumerate(learners):
+            runs = analyses[mode][name]
+            a = runs[representative(runs)]
+            ax = axes[i, j]
+            mesh = plots.frequency_heatmap(a.iterations, a.by_iteration, ax, frequencies=a.frequencies,
+                                           crossings=a.crossings, title=name if i == 0 else None)
+            ax.title.set_fontsize(9)
+            ax.set_ylabel(f"{mode.replace('_', ' ')}\nfrequency k" if j == 0 else "")
+            if i < len(modes) - 1:
+                ax.set_xlabel("")
+    return mesh
+
+
 # ---------------------------------------------------------------------------------------------
 # Full mode: its outcome when its runs are stored, and what it costs
 # ---------------------------------------------------------------------------------------------
@@ -845,22 +1330,25 @@ def learner_speeds(runs: Mapping[str, Sequence]) -> dict[str, float]:
 
 
 def full_mode_seconds(speeds: Mapping[str, float], seed: int = 0, workers: int = 2) -> float:
-    """Wall time of the full-mode runs (:func:`configs` with ``quick=False``) on ``workers``
-    cores, from a measured speed per group (as :func:`learner_speeds` gives, one core per run):
+    """Wall time of the full-mode runs (:func:`configs` and :func:`phase_mode_configs` with
+    ``quick=False``; a phase-mode run goes at its learner's speed) on ``workers`` cores, from a
+    measured speed per learner (as :func:`learner_speeds` gives, one core per run):
     :func:`badgerlib.sweep.estimate_seconds`, a lower bound.
 
     Example
     -------
     >>> speeds = dict.fromkeys(configs(quick=False), 100.0)
     >>> round(full_mode_seconds(speeds) / 60, 1)
-    17.1
+    40.6
     """
     full = configs(quick=False, seed=seed)
     missing = [name for name in full if name not in speeds]
     if missing:
         raise ValueError(f"full_mode_seconds: no speed for {missing}; speeds has {sorted(speeds)}")
     speed = {cfg: speeds[name] for name, group in full.items() for cfg in group}
-    return estimate_seconds([cfg for group in full.values() for cfg in group], speed=speed, workers=workers)
+    for learners in phase_mode_configs(quick=False, seed=seed).values():
+        speed.update({cfg: speeds[name] for name, group in learners.items() for cfg in group})
+    return estimate_seconds(list(speed), speed=speed, workers=workers)
 
 
 def full_mode_text(summary: Mapping | None) -> str:
