@@ -376,6 +376,27 @@ def holm(pvalues) -> np.ndarray:
     return np.round(out, 12)
 
 
+def holm_family(pvalues, alpha: float = 0.05) -> dict[str, dict]:
+    """A chapter's family of significance tests, name -> p (a mapping), adjusted together by
+    :func:`holm`: name -> ``{"p": raw, "p_holm": adjusted, "rejected": adjusted <= alpha}``,
+    in the order given. A finding check that asserts an effect reads ``p_holm``, so that the
+    chance of any false finding in the chapter stays at ``alpha``.
+
+    Example
+    -------
+    >>> family = holm_family({"levels": 0.01, "memory": 0.04, "stability": 0.03})
+    >>> [(name, f["p_holm"], f["rejected"]) for name, f in family.items()]
+    [('levels', 0.03, True), ('memory', 0.06, False), ('stability', 0.06, False)]
+    """
+    names = list(pvalues)
+    if not 0 < alpha < 1:
+        raise ValueError(f"holm_family: alpha = {alpha!r}; must be in (0, 1)")
+    raw = np.array([float(pvalues[n]) for n in names], dtype=np.float64)
+    adjusted = holm(raw)
+    return {n: {"p": float(raw[i]), "p_holm": float(adjusted[i]), "rejected": bool(adjusted[i] <= alpha)}
+            for i, n in enumerate(names)}
+
+
 def median_difference(a, b, n_boot: int = 10_000, seed: int = 0) -> dict:
     """Two groups of runs, one number per run each (NaN and inf dropped): the difference of
     their medians ``median(a) - median(b)`` (``difference``) with a 95 % percentile bootstrap
