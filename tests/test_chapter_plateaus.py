@@ -272,3 +272,26 @@ def test_the_memory_table_reads_every_stretch_against_its_trend():
     assert abs(mem[mem.kind == "plateau"].excess.median()) < 0.1
     summary = plateaus.memory_summary(mem)
     assert summary["plateau"]["runs"] == 3 and 0 <= summary["plateau"]["share_positive"] <= 1
+
+
+def test_controlled_counts_ignore_run_length_and_time_scale_and_grow_only_with_the_staircase():
+    """The finding check's count: a staircase trained ten times past its solve, or stretched
+    to twice the time, counts the same; a staircase of N + 1 levels gives a rising count, and
+    one that does not grow with N (the negative control) gives no trend."""
+    def run(n, stages, seed, tail=600, length=400):
+        spec = [("zeros", length)] + [(k, length) for k in stages] + [(n, tail)]
+        return SimpleNamespace(config=standard_run(n, seed=seed), history=synthetic_history(spec, n=n, seed=seed))
+
+    base = plateaus.controlled_counts([run(3, [1, 2], 0)])
+    assert base.loc[0, "count"] == 3 and bool(base.loc[0, "converged"])
+    assert plateaus.controlled_counts([run(3, [1, 2], 0, tail=6000)]).loc[0, "count"] == 3     # trained on
+    assert plateaus.controlled_counts([run(3, [1, 2], 0, length=800, tail=1200)]).loc[0, "count"] == 3  # slower
+    staircase = [run(n, list(range(1, n)), s) for n in (2, 3, 4, 6) for s in range(3)]
+    rising = plateaus.count_summary(pd.DataFrame({"n": [2], "plateaus": [1], "converged": [True], "first_length": [1]}),
+                                    pd.DataFrame({"n": [2], "length": [1], "final": [False]}), staircase)
+    assert rising["controlled_means"].to_dict() == {2: 2.0, 3: 3.0, 4: 4.0, 6: 6.0}
+    assert rising["controlled_rho"].statistic > 0.9 and rising["controlled_rho"].pvalue < 0.01
+    flat = [run(n, [1], s) for n in (2, 3, 4, 6) for s in range(3)]       # two plateaus whatever N
+    assert plateaus.controlled_counts(flat)["count"].nunique() == 1
+    # a run above large_n has another agent and is left out
+    assert plateaus.controlled_counts([run(10, [1], 0)]).empty

@@ -410,6 +410,45 @@ def level_check_p(test: dict, quick: bool) -> float:
     return float(test["p"]) if quick else float(test["by_n"].p_holm.max())
 
 
+def check_family(levels: dict, hurst_gradients: dict, stability: dict, counts: dict, quick: bool) -> dict:
+    """The significance tests the chapter's finding check asserts, adjusted together
+    (:func:`~badgerlib.analysis.stats.holm_family`): ``levels`` (:func:`level_check_p`; in
+    full mode it is already the largest Holm-adjusted p over N, every N must reject),
+    ``memory (transitions)``, ``memory (final plateau)`` (:func:`memory_summary`), ``dips``
+    (:func:`dip_test`), ``stability`` (:func:`stability_summary`) and ``count`` (the Spearman p
+    of :func:`controlled_counts` against N). Name -> ``{"p", "p_holm", "rejected"}``.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> memory = {"transition": {"p": 0.01}, "final plateau": {"p": 0.02}}
+    >>> fam = check_family({"p": 0.001, "by_n": None}, {"memory": memory, "dips": {"p": 0.03}}, {"p": 0.031},
+    ...                    {"controlled_rho": SimpleNamespace(pvalue=0.0001)}, quick=True)
+    >>> len(fam), fam["stability"]["p_holm"], fam["stability"]["rejected"]
+    (6, 0.06, False)
+    """
+    from badgerlib.analysis.stats import holm_family
+
+    memory = hurst_gradients["memory"]
+    return holm_family({"levels": level_check_p(levels, quick), "memory (transitions)": memory["transition"]["p"],
+                        "memory (final plateau)": memory["final plateau"]["p"], "dips": hurst_gradients["dips"]["p"],
+                        "stability": stability["p"], "count": counts["controlled_rho"].pvalue})
+
+
+def family_text(family: dict) -> str:
+    """A :func:`check_family` as the text cites it: how many tests, and each one's
+    Holm-adjusted p.
+
+    Example
+    -------
+    >>> family_text({"levels": {"p": 0.001, "p_holm": 0.003, "rejected": True},
+    ...              "dips": {"p": 0.04, "p_holm": 0.04, "rejected": True}})
+    '2 tests, Holm-adjusted p: levels 0.003, dips 0.04'
+    """
+    return (f"{len(family)} tests, Holm-adjusted p: "
+            + ", ".join(f"{name} {f['p_holm']:.2g}" for name, f in family.items()))
+
+
 def phase_summary(rtab: pd.DataFrame) -> dict:
     """The phases over all runs of a :func:`badgerlib.chapters.standard.run_table`:
     ``zeros_first`` (runs whose first phase is "zeros"), ``same_runs`` (runs with any "same
@@ -808,13 +847,55 @@ def stability_values(summary: dict, batch: int = 256) -> dict:
     return out
 
 
-def count_summary(rtab: pd.DataFrame, ptab: pd.DataFrame) -> dict:
+def controlled_counts(runs, large_n: int | None = None) -> pd.DataFrame:
+    """Plateau counts with what differs across N held fixed (issue 17): one row per run with
+    N up to ``large_n`` (default the standard runs' ``large_n``: above it the agent is larger,
+    so only these share an architecture), ``n``, ``seed``, ``count``, ``converged``, ``end``
+    and ``window``. The count reads the run up to ``end``, the iteration its last dimension is
+    solved (:func:`~badgerlib.analysis.components.solve_times`; the whole run if it never
+    solves every dimension), and counts the plateaus that start before it, with the
+    detector's window ``max(10, end // 50)``: a fiftieth of the run's own time to solve, not of
+    however long it was trained. So the count does not change when a run trains on past its
+    solve, nor when the whole staircase is stretched in time (a slower learning rate, a larger
+    N that takes longer per step): it counts the staircase's levels. A run that never solves
+    every dimension keeps every plateau it shows: its count is a lower bound (censored),
+    which biases a trend with N toward zero.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> from badgerlib.chapters.phases import synthetic_history
+    >>> def run(n, stages, seed):
+    ...     return SimpleNamespace(config=standard_run(n, seed=seed), history=synthetic_history(stages, n=n, seed=seed))
+    >>> runs = [run(2, [("zeros", 300), (1, 300), (2, 600)], 0), run(3, [("zeros", 300), (1, 300), (2, 300), (3, 900)], 0)]
+    >>> controlled_counts(runs)[["n", "count", "converged", "window"]].values.tolist()
+    [[2, 2, True, 12], [3, 3, True, 18]]
+    """
+    from badgerlib.analysis.components import solve_times
+
+    large_n = standard.sizes(True).large_n if large_n is None else large_n
+    rows = []
+    for r in (r for r in runs if r.config.task.n <= large_n):
+        task, h = r.config.task, r.history
+        solved_at = solve_times(h["dim_error"], task.dim_zeros_level)
+        converged = bool(np.all(np.isfinite(solved_at)))
+        end = int(np.max(solved_at)) if converged else len(h["last_error"])
+        window = max(10, end // 50)
+        found = detect_plateaus(h["last_error"], task.n, task.zeros_level, window=window)
+        rows.append({"n": task.n, "seed": r.config.seed, "count": int(sum(p.start < end for p in found)),
+                     "converged": converged, "end": end, "window": window})
+    return pd.DataFrame(rows, columns=["n", "seed", "count", "converged", "end", "window"])
+
+
+def count_summary(rtab: pd.DataFrame, ptab: pd.DataFrame, runs=None) -> dict:
     """Plateau counts and lengths over N: ``means`` (mean plateaus per run, by N), ``rho``
     (Spearman correlation of the count with N, a scipy result with ``statistic`` and
     ``pvalue``), ``converged`` (share of runs with every dimension solved, by N),
     ``length_medians`` (median length of the plateaus that end within the run, by N) and
     ``first_medians`` (median length of the first plateau, over the runs that start on one,
-    by N). The "by N" entries are Series indexed by N.
+    by N). The "by N" entries are Series indexed by N. Given the ``runs``, also
+    ``controlled`` (:func:`controlled_counts`), ``controlled_means`` and ``controlled_rho``
+    (the same over its counts), the numbers the finding check reads.
 
     Example
     -------
@@ -825,10 +906,15 @@ def count_summary(rtab: pd.DataFrame, ptab: pd.DataFrame) -> dict:
     >>> s["means"].to_dict(), s["converged"].to_dict(), s["first_medians"].to_dict()
     ({2: 2.5, 3: 4.0}, {2: 0.5, 3: 1.0}, {2: 100.0, 3: 300.0})
     """
-    return {"means": rtab.groupby("n").plateaus.mean(), "rho": stats.spearmanr(rtab.n, rtab.plateaus),
-            "converged": rtab.groupby("n").converged.mean(),
-            "length_medians": ptab[~ptab.final].groupby("n").length.median(),
-            "first_medians": rtab[rtab.first_length > 0].groupby("n").first_length.median()}
+    out = {"means": rtab.groupby("n").plateaus.mean(), "rho": stats.spearmanr(rtab.n, rtab.plateaus),
+           "converged": rtab.groupby("n").converged.mean(),
+           "length_medians": ptab[~ptab.final].groupby("n").length.median(),
+           "first_medians": rtab[rtab.first_length > 0].groupby("n").first_length.median()}
+    if runs is not None:
+        table = controlled_counts(runs)
+        out.update(controlled=table, controlled_means=table.groupby("n")["count"].mean(),
+                   controlled_rho=stats.spearmanr(table.n, table["count"]))
+    return out
 
 
 def feature_summary(ftab: pd.DataFrame) -> pd.DataFrame:
@@ -975,11 +1061,18 @@ def count_values(summary: dict) -> dict:
     def by_n(series, fmt):
         return ", ".join(f"{fmt.format(v)} (N = {n})" for n, v in series.items())
 
-    return {"count_means": by_n(summary["means"], "{:.1f}"), "count_rho": f"{summary['rho'].statistic:.2f}",
-            "count_p": f"{summary['rho'].pvalue:.1g}",
-            "converged_share": by_n(100 * summary["converged"], "{:.0f} %"),
-            "length_medians": by_n(summary["length_medians"], "{:.0f}"),
-            "first_medians": by_n(summary["first_medians"], "{:.0f}")}
+    out = {"count_means": by_n(summary["means"], "{:.1f}"), "count_rho": f"{summary['rho'].statistic:.2f}",
+           "count_p": f"{summary['rho'].pvalue:.1g}",
+           "converged_share": by_n(100 * summary["converged"], "{:.0f} %"),
+           "length_medians": by_n(summary["length_medians"], "{:.0f}"),
+           "first_medians": by_n(summary["first_medians"], "{:.0f}")}
+    if "controlled" in summary:
+        table = summary["controlled"]
+        out.update(cc_means=by_n(summary["controlled_means"], "{:.1f}"),
+                   cc_rho=f"{summary['controlled_rho'].statistic:.2f}", cc_p=f"{summary['controlled_rho'].pvalue:.1g}",
+                   cc_runs=len(table), cc_censored=int((~table.converged).sum()),
+                   cc_max_n=int(table.n.max()) if len(table) else 0)
+    return out
 
 
 def feature_values(summary: pd.DataFrame, size: Sizes) -> dict:
