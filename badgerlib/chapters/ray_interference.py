@@ -526,24 +526,26 @@ def plateau_transition_difference(table: pd.DataFrame, margin: float = EQUIVALEN
     one-sided 95 % bounds of an equivalence test), ``p_lower`` (one-sided t-test of
     H0: difference <= -margin, i.e. plateaus cancel more by at least the margin),
     ``p_upper`` (H0: difference >= margin), ``equivalent`` (both rejected at 0.05: the two
-    one-sided tests) and ``runs``. Negative differences mean more cancellation (more
-    conflict) on plateaus.
+    one-sided tests), ``runs``, and ``transition_snapshots`` (per run, how many of its
+    snapshots fall in transitions: how densely the transitions are sampled). Negative
+    differences mean more cancellation (more conflict) on plateaus.
 
     Example
     -------
     >>> t = pd.DataFrame({"seed": np.repeat(range(6), 2), "where": ["plateau", "transition"] * 6,
     ...                   "cancellation": [0.40, 0.42, 0.50, 0.45, 0.30, 0.33, 0.60, 0.61, 0.45, 0.40, 0.38, 0.41]})
     >>> d = plateau_transition_difference(t)
-    >>> d["runs"], round(d["mean"], 3), d["equivalent"]
-    (6, 0.002, True)
+    >>> d["runs"], round(d["mean"], 3), d["equivalent"], d["transition_snapshots"].tolist()
+    (6, 0.002, True, [1, 1, 1, 1, 1, 1])
     """
     med = table[table["where"].isin(("plateau", "transition"))].groupby(["seed", "where"]).cancellation.median()
     wide = med.unstack().dropna()
     diff = (wide["plateau"] - wide["transition"]) if len(wide) else pd.Series(dtype=float)
+    density = table[table["where"] == "transition"].groupby("seed").size().reindex(diff.index, fill_value=0)
     n = len(diff)
     if n < 2:
         return {"per_run": diff, "runs": n, "mean": np.nan, "low": np.nan, "high": np.nan, "p_lower": np.nan,
-                "p_upper": np.nan, "equivalent": False, "margin": margin}
+                "p_upper": np.nan, "equivalent": False, "margin": margin, "transition_snapshots": density}
     mean, se = float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(n))
     t = stats.t(df=n - 1)
     if se > 0:
@@ -553,7 +555,7 @@ def plateau_transition_difference(table: pd.DataFrame, margin: float = EQUIVALEN
     q = t.ppf(0.95)
     return {"per_run": diff, "runs": n, "mean": mean, "low": mean - q * se, "high": mean + q * se,
             "p_lower": p_lower, "p_upper": p_upper, "equivalent": bool(max(p_lower, p_upper) <= 0.05),
-            "margin": margin}
+            "margin": margin, "transition_snapshots": density}
 
 
 def difference_values(d: dict) -> dict:
@@ -563,8 +565,8 @@ def difference_values(d: dict) -> dict:
     -------
     >>> v = difference_values({"runs": 5, "mean": -0.004, "low": -0.18, "high": 0.17, "p_lower": 0.04,
     ...                        "p_upper": 0.03, "equivalent": True, "margin": 0.2})
-    >>> v["pt_diff"], v["pt_reading"]
-    ('-0.00 (90 % interval -0.18 to 0.17)', 'equivalent within ±0.2 (two one-sided tests, p = 0.04)')
+    >>> v["pt_diff"], v["pt_reading"], v["pt_trans_snaps"]
+    ('-0.00 (90 % interval -0.18 to 0.17)', 'equivalent within ±0.2 (two one-sided tests, p = 0.04)', '-')
     """
     if d["equivalent"]:
         reading = f"equivalent within ±{d['margin']:g} (two one-sided tests, p = {max(d['p_lower'], d['p_upper']):.2g})"
@@ -572,8 +574,12 @@ def difference_values(d: dict) -> dict:
         reading = (f"not shown equivalent within ±{d['margin']:g} (two one-sided tests, p = "
                    f"{max(d['p_lower'], d['p_upper']):.2g}); more cancellation on plateaus by {d['margin']:g} or more "
                    + ("ruled out" if d["p_lower"] <= 0.05 else "not ruled out") + f" (p = {d['p_lower']:.2g})")
+    density = d.get("transition_snapshots")
+    snaps = (f"{np.median(density):.0f} ({density.min():.0f} to {density.max():.0f})"
+             if density is not None and len(density) else "-")
     return {"pt_diff": f"{d['mean']:.2f} (90 % interval {d['low']:.2f} to {d['high']:.2f})",
-            "pt_runs": str(d["runs"]), "pt_reading": reading, "pt_margin": f"{d['margin']:g}"}
+            "pt_runs": str(d["runs"]), "pt_reading": reading, "pt_margin": f"{d['margin']:g}",
+            "pt_trans_snaps": snaps}
 
 
 def interference_numbers(table: pd.DataFrame, n: int) -> dict:
