@@ -257,6 +257,13 @@ class RunConfig:
         :mod:`badgerlib.engine`.
     learned_loss: with ``gradient="ml3"`` only, the recipe of the meta-learned outer loss the
         run trains on (a :class:`badgerlib.learned_loss.LearnedLossConfig`; None, the default).
+    probe_series: after every update, the feedback of the last guess on the first this-many
+        fixed probe tasks (:func:`badgerlib.run.probe_inputs`), averaged, is recorded as
+        history ``probe_error`` (0, the default, records nothing). Unlike ``last_error``, whose
+        tasks are redrawn every iteration, it changes only as the weights do: a series without
+        fresh sampling noise, for the memory (Hurst) of a plateau. It costs one forward
+        rollout of that many tasks per update and leaves the training itself unchanged
+        (nothing is drawn from the training stream).
 
     Example
     -------
@@ -286,6 +293,7 @@ class RunConfig:
     stop_when_solved: int = 0
     engine: str = "eager"
     learned_loss: Any = None
+    probe_series: int = 0
 
     def __post_init__(self):
         owner = type(self).__name__
@@ -307,6 +315,7 @@ class RunConfig:
         check_int(owner, "snapshot_count", self.snapshot_count, 0, 100_000)
         check_bool(owner, "record_states", self.record_states)
         check_int(owner, "stop_when_solved", self.stop_when_solved, 0, 100_000_000)
+        check_int(owner, "probe_series", self.probe_series, 0, self.probe_batch)
         check_choice(owner, "engine", self.engine, ENGINES)
         if self.stop_when_solved and not hasattr(self.task, "dim_zeros_level") and not (
                 hasattr(self.task, "zeros_level") and hasattr(self.task, "scale")):

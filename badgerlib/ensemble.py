@@ -353,6 +353,8 @@ def _train_states(states: list[TrainingState], progress: bool, checkpoint_every:
             else:
                 results = stacked.step(active)
             for i in active:
+                if cfg.probe_series:        # the probe error reads the seed's own model
+                    sync(i)
                 record(states[i], *results[i])
             bar.update(1)
             done = states[active[0]].done

@@ -70,7 +70,7 @@ def default_runs_dir() -> Path:
 HASH_NEUTRAL_DEFAULTS = {"record_states": True, "optimizer": "adam", "gradient": "objective", "stop_when_solved": 0,
                          "engine": "eager", "model.expert_ids": 0, "model.init_scale": 1.0,
                          "model.vector_feedback": False, "model.multiplicative": False, "learned_loss": None,
-                         "task.phase_mode": "shared"}
+                         "task.phase_mode": "shared", "probe_series": 0}
 
 
 def config_hash(config) -> str:

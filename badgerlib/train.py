@@ -117,6 +117,8 @@ def resume(config: RunConfig, path: Path | None, device: str = "cpu") -> Trainin
     T, N = config.iterations, config.task.dims
     history = {name: np.zeros(T) for name in HISTORY_SCALARS}
     history["dim_error"] = np.zeros((T, N))
+    if config.probe_series:
+        history["probe_error"] = np.zeros(T)
     state = TrainingState(config, model, OPTIMIZERS[config.optimizer](model.parameters(), config),
                           torch.Generator().manual_seed(config.seed), history, path, device)
     ckpt = store.load_checkpoint(path) if path is not None else None
@@ -282,13 +284,33 @@ def checkpoint(state: TrainingState) -> None:
     })
 
 
+def probe_error(model: torch.nn.Module, config: RunConfig, device: str = "cpu") -> float:
+    """The feedback of the last guess on the first ``config.probe_series`` fixed probe tasks
+    (:func:`badgerlib.run.probe_inputs`, their own seeded stream), averaged: what history
+    ``probe_error`` records after every update.
+
+    Example
+    -------
+    >>> cfg = RunConfig(probe_series=4)
+    >>> probe_error(build_model(cfg), cfg) == probe_error(build_model(cfg), cfg)   # no fresh draws
+    True
+    """
+    targets, h_init = probe_inputs(model, config, device, batch=config.probe_series)
+    with torch.no_grad():
+        r = model.rollout(config.task, targets, config.inner_steps, h_init=h_init)
+    return float(r.feedback[:, -1].double().mean())
+
+
 def record(state: TrainingState, rollout: Rollout, loss: float, grad_norm: float) -> None:
-    """Write the history of the update just done (iteration ``state.done - 1``)."""
+    """Write the history of the update just done (iteration ``state.done - 1``); with
+    ``probe_series``, also the probe error of the weights it left (:func:`probe_error`)."""
     it = state.done - 1
     state.history["loss"][it] = loss
     state.history["grad_norm"][it] = grad_norm
     for name, value in batch_stats(state.config.task, rollout).items():
         state.history[name][it] = value
+    if state.config.probe_series:
+        state.history["probe_error"][it] = probe_error(state.model, state.config, state.device)
 
 
 def finish(state: TrainingState, start: int, share: int = 1) -> Run:

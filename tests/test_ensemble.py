@@ -33,7 +33,8 @@ def assert_identical(a, b):
     BASE.replace(task=GuessingGame(n=2, metric="l1"), loss_on="last", dtype="float64",
                  model=MicroBadgerConfig(experts=3, hidden=6, exponential_update=True, features=("error",))),
     BASE.replace(task=SineSumGame(m=7, frequencies=(1, 2)), record_states=False, grad_clip=0.0),
-], ids=["standard", "variants", "sine-sum"])
+    BASE.replace(probe_series=3),
+], ids=["standard", "variants", "sine-sum", "probe-series"])
 def test_every_seed_of_an_ensemble_is_bit_identical_to_that_seed_alone(tmp_path, base, monkeypatch):
     import badgerlib.ensemble as ensemble
 
@@ -125,7 +126,8 @@ def assert_close(a, b, rtol=1e-4, atol=1e-6):
     BASE,
     BASE.replace(model=LSTMMetaLearnerConfig(hidden=8)),
     BASE.replace(task=SineSumGame(m=7, frequencies=(1, 2)), record_states=False, grad_clip=0.0),
-], ids=["micro-badger", "lstm", "sine-sum-unclipped"])
+    BASE.replace(probe_series=3),
+], ids=["micro-badger", "lstm", "sine-sum-unclipped", "probe-series"])
 def test_the_stacked_path_matches_each_seed_alone_to_float_tolerance(tmp_path, base):
     """What ``train_many(device="cuda")`` runs, with CUDA graphs off: one Adam over the stacked
     weights and vectorised clipping give each seed's numbers to float tolerance; snapshots are

@@ -42,7 +42,7 @@ def test_the_default_is_off_and_keeps_the_hash_of_runs_stored_before_the_field()
     assert config.stop_when_solved == 0
     data = config.to_dict()
     assert data.pop("stop_when_solved") == 0
-    for name in ("record_states", "optimizer", "gradient", "engine"):
+    for name in ("record_states", "optimizer", "gradient", "engine", "probe_series"):
         data.pop(name)
     assert data.pop("learned_loss") is None
     for name in ("expert_ids", "init_scale", "vector_feedback", "multiplicative"):

@@ -215,6 +215,7 @@ def test_fields_added_or_renamed_later_keep_the_hash_of_runs_stored_before_them(
     assert data.pop("stop_when_solved") == 0                     # added later (issue 11)
     assert data.pop("engine") == "eager"                         # added later (issue 11)
     assert data.pop("learned_loss") is None                      # added later (issue 16)
+    assert data.pop("probe_series") == 0                         # added later (issue 17)
     assert data["model"].pop("expert_ids") == 0                  # added later (issue 12)
     assert data["model"].pop("init_scale") == 1.0                # added later (issue 15)
     assert data["model"].pop("vector_feedback") is False         # added later (issue 16)
@@ -325,3 +326,48 @@ def test_a_config_written_with_the_old_field_name_is_read():
     data = small_config(snapshot_count=7).to_dict()
     data["snapshots"] = data.pop("snapshot_count")
     assert RunConfig.from_dict(data) == small_config(snapshot_count=7)
+
+
+def test_the_probe_series_is_the_probe_error_of_each_update_and_changes_nothing_else(tmp_path):
+    """``probe_series``: the run trains exactly as without it (every other history column, the
+    snapshots and the weights bit-identical), and its ``probe_error`` at iteration k is the
+    error of the weights after k + 1 updates on the first probe tasks, recomputed from the
+    snapshot weights; it survives an interruption."""
+    from badgerlib.run import probe_inputs
+    from badgerlib.train import probe_error
+
+    plain = train(small_config(snapshot_count=13), cache=False, progress=False)
+    cfg = small_config(snapshot_count=13, probe_series=3)
+    run = train(cfg, runs_dir=tmp_path, progress=False)
+    assert set(run.history) == set(plain.history) | {"probe_error"}
+    for k in plain.history:
+        assert np.array_equal(run.history[k], plain.history[k]), k
+    for k in plain.model_state:
+        assert torch.equal(run.model_state[k], plain.model_state[k]), k
+    its = run.snapshots["iterations"]
+    for k in range(1, len(its)):                       # snapshot k holds the weights after its[k] updates
+        model = run.model_at(k)
+        targets, h_init = probe_inputs(model, cfg, batch=3)
+        with torch.no_grad():
+            expected = float(model.rollout(cfg.task, targets, cfg.inner_steps, h_init=h_init).feedback[:, -1].mean())
+        assert run.history["probe_error"][its[k] - 1] == pytest.approx(expected, rel=1e-6)
+        assert run.history["probe_error"][its[k] - 1] == probe_error(model, cfg)
+    # it has no fresh sampling noise: the batch error does, on the same weights
+    assert np.std(np.diff(run.history["probe_error"])) < np.std(np.diff(run.history["last_error"]))
+    # the default leaves the hash of every stored run alone; a bad value names the field
+    assert store.config_hash(small_config(probe_series=0)) == store.config_hash(small_config())
+    assert store.config_hash(cfg) != store.config_hash(small_config(snapshot_count=13))
+    with pytest.raises(ValueError, match=r"RunConfig.probe_series = 6: must be an integer in \[0, 5\]"):
+        small_config(probe_series=6)
+    # resumed after an interruption: the same series
+    calls = []
+
+    def stop(done, loss):
+        calls.append(done)
+        if done == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, runs_dir=tmp_path / "b", progress=False, on_iteration=stop)
+    resumed = train(cfg, runs_dir=tmp_path / "b", progress=False)
+    assert np.array_equal(resumed.history["probe_error"], run.history["probe_error"])
