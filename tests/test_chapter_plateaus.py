@@ -84,7 +84,7 @@ def test_plateau_and_transition_tables_on_known_plateaus():
     tt = transition_table(runs)
     assert len(tt) == 3 + 3 + 2 and (tt.end - tt.start + 1 >= 100).all()
     assert (tt.gap >= 0).all() and tt.grad_norm_before.notna().all()
-    assert list(plateau_table([]).columns)[-2:] == ["hurst", "grad_norm"] and transition_table([]).empty
+    assert list(plateau_table([]).columns)[-3:] == ["hurst", "hurst_probe", "grad_norm"] and transition_table([]).empty
 
 
 def test_phase_and_count_summaries_of_a_run_table():
@@ -295,3 +295,34 @@ def test_controlled_counts_ignore_run_length_and_time_scale_and_grow_only_with_t
     assert plateaus.controlled_counts(flat)["count"].nunique() == 1
     # a run above large_n has another agent and is left out
     assert plateaus.controlled_counts([run(10, [1], 0)]).empty
+
+
+def test_plateau_memory_reads_the_probe_series_where_batch_noise_hides_it():
+    """A plateau whose weights drift (a persistent probe error) under white batch noise: the
+    memory test finds the drift on the probe series and not on the batch's error, which is
+    the probe error plus fresh sampling noise; where there is no drift (the final plateau's
+    stationary wander) the probe series reads lower, the contrast the finding check asserts."""
+    rng = np.random.default_rng(0)
+    runs, rows = [], []
+    for seed in range(8):
+        drift = 0.5 + 0.002 * np.cumsum(rng.standard_normal(600))       # random-walk weights: persistent
+        still = 0.05 + 0.002 * rng.standard_normal(600)                 # around a minimum: no memory
+        probe = np.r_[drift, still]
+        batch = probe + 0.2 * rng.standard_normal(1200)                 # fresh tasks every iteration
+        runs.append(SimpleNamespace(config=standard_run(2, seed=seed),
+                                    history={"last_error": batch, "probe_error": probe}))
+        rows += [{"n": 2, "seed": seed, "start": 0, "end": 599, "length": 600, "final": False},
+                 {"n": 2, "seed": seed, "start": 600, "end": 1199, "length": 600, "final": True}]
+    ptab = pd.DataFrame(rows)
+    ttab = pd.DataFrame(columns=["n", "seed", "start", "end"])
+    probe = plateaus.memory_summary(plateaus.memory_table(runs, ptab, ttab, 19), series="probe")
+    batch = plateaus.memory_summary(plateaus.memory_table(runs, ptab, ttab, 19, series="batch"), series="batch")
+    assert probe["plateau"]["p"] < 0.01 and probe["plateau"]["excess"] > 0.1
+    assert batch["plateau"]["excess"] < probe["plateau"]["excess"] / 3
+    ptab["hurst_probe"] = [plateaus.hurst_exponent(r.history["probe_error"][a:b + 1])
+                           for r in runs for a, b in ((0, 599), (600, 1199))]
+    contrast = plateaus.plateau_final_contrast(ptab)
+    assert contrast["runs"] == 8 and contrast["difference"] > 0.2 and contrast["p"] < 0.01
+    # the negative control of the contrast: two stationary stretches read alike
+    ptab_flat = ptab.assign(hurst_probe=[plateaus.hurst_exponent(0.05 + rng.standard_normal(600)) for _ in range(16)])
+    assert plateaus.plateau_final_contrast(ptab_flat)["p"] > 0.05

@@ -38,7 +38,7 @@ EXPECTED_CHANGES = {
 
 @pytest.mark.parametrize("arm", list(ch.ARMS))
 def test_each_arm_changes_only_what_it_names(arm):
-    base = standard.standard_run(ch.QUICK.n, seed=2).replace(stop_when_solved=ch.QUICK.stop_window)
+    base = standard.standard_run(ch.QUICK.n, seed=2, probe_series=0).replace(stop_when_solved=ch.QUICK.stop_window)
     cfg = ch.arm_config(arm, seed=2)
     if arm == "TCNN":
         assert isinstance(cfg.model, ChaoticBadgerConfig)
@@ -55,7 +55,7 @@ def test_the_learned_loss_is_meta_trained_on_the_smaller_game_of_each_mode():
     for quick, size in ((True, ch.QUICK), (False, ch.FULL)):
         spec = ch.arm_config("learned loss", seed=1, quick=quick).learned_loss
         assert spec == ch.learned_loss_spec(quick)
-        assert spec.base == standard.standard_run(size.ml3_n, 0, quick)      # the standard agent of that N
+        assert spec.base == standard.standard_run(size.ml3_n, 0, quick, probe_series=0)  # the standard agent of that N
         assert size.ml3_n < size.n and spec.meta_iterations == size.ml3_iterations
     # the same recipe for every seed, so every seed trains on the same learned loss
     assert ch.arm_config("learned loss", seed=0).learned_loss == ch.arm_config("learned loss", seed=3).learned_loss
@@ -149,7 +149,7 @@ def test_findings_see_the_control_and_nothing_on_arms_that_are_all_adam():
 
 
 def test_conflict_table_reads_snapshot_interference_and_the_escape(tmp_path):
-    cfg = standard.standard_run(3, seed=0).replace(iterations=30, batch=4, probe_batch=8, snapshot_count=3)
+    cfg = standard.standard_run(3, seed=0, probe_series=0).replace(iterations=30, batch=4, probe_batch=8, snapshot_count=3)
     run = train(cfg, runs_dir=tmp_path, progress=False)
     table = ch.conflict_table({"Adam": [run]})
     res = snapshot_interference(run)

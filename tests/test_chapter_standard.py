@@ -20,8 +20,10 @@ from badgerlib.store import config_hash
 #: Hashes of standard runs (n, seed, quick) as stored by the code before the chapters package
 #: existed: a change here means every chapter trains its runs again. The full-mode hash changed
 #: once, on purpose, when full mode took the compiled engine and the stop rule (issue 11), before
-#: any full-mode run of chapters 2-3 was stored.
-STORED = {(3, 0, True): "83b8398c29b385d8", (20, 1, False): "489d496d8c797b21"}
+#: any full-mode run of chapters 2-3 was stored. The runs up to N = 6 changed once more, on
+#: purpose, when they took the probe series (issue 17; quick mode's was 83b8398c29b385d8); the
+#: N = 20 ones did not (their full-mode runs were in training).
+STORED = {(3, 0, True): "5c520e3afcec8864", (20, 1, False): "489d496d8c797b21"}
 
 
 def fake_run(n, spec, seed=0):

@@ -146,8 +146,9 @@ def feature_configs(seeds: int, quick: bool = True, sets: Sequence[str] | None =
         full_set = tuple(feats) == tuple(FEATURES)
         cfgs = [standard_run(size.feature_n, s, quick, feats, iterations=None if full_set else size.feature_horizon)
                 for s in range(seeds)]
-        # only the history is analysed: keep the first and last snapshot, not the whole film
-        out[name] = cfgs if full_set else [c.replace(snapshot_count=2) for c in cfgs]
+        # only the escape is analysed: keep the first and last snapshot, not the whole film,
+        # and no probe series (the full set is the plateau experiment's own run, shared)
+        out[name] = cfgs if full_set else [c.replace(snapshot_count=2, probe_series=0) for c in cfgs]
     return out
 
 
@@ -183,8 +184,8 @@ def setup_values(quick: bool = True) -> dict:
     """The hyperparameters the chapter's setup table shows, by glue name: the standard agent
     (``experts``, ``hidden``, ``links``, ``large_n``, ``experts_large``, ``hidden_large``,
     ``inner_steps``, ``lr``, ``lr_large``, ``batch``), ``seeds``, the phase labels' solved
-    threshold ``solved_thr``, the plateau detector's window ``window_frac`` and
-    ``iterations_table`` (:func:`iterations_text`).
+    threshold ``solved_thr``, the plateau detector's window ``window_frac``, the probe series'
+    tasks ``probe_series`` and ``iterations_table`` (:func:`iterations_text`).
 
     Example
     -------
@@ -200,7 +201,7 @@ def setup_values(quick: bool = True) -> dict:
     run, size = standard.sizes(quick), sizes(quick)
     values = {name: getattr(run, name) for name in ("experts", "hidden", "links", "large_n", "experts_large",
                                                     "hidden_large", "inner_steps", "lr", "lr_large", "batch",
-                                                    "engine")}
+                                                    "engine", "probe_series")}
     large = [n for n in size.ns if n > run.large_n]
     seeds_text = str(size.seeds)
     if large and seeds_for(large[0], quick) != size.seeds:
@@ -213,13 +214,36 @@ def setup_values(quick: bool = True) -> dict:
 
 
 # ------------------------------------------------------------------------------------ tables
+def memory_series(history, series: str = "probe") -> tuple[np.ndarray, str]:
+    """The error series a memory (Hurst) measurement reads, and its name: with ``series =
+    "probe"`` the error on the fixed probe tasks after every update (history ``probe_error``,
+    ``RunConfig.probe_series``: no fresh sampling noise) where the run recorded it, else the
+    error of the training batch's last guess (``last_error``, new tasks every iteration);
+    ``series = "batch"`` always the latter.
+
+    Example
+    -------
+    >>> memory_series({"last_error": np.ones(3), "probe_error": np.zeros(3)})[1]
+    'probe'
+    >>> memory_series({"last_error": np.ones(3)})[1], memory_series({"last_error": np.ones(3)}, "batch")[1]
+    ('batch', 'batch')
+    """
+    if series not in ("probe", "batch"):
+        raise ValueError(f"memory_series: series = {series!r}; allowed are 'probe', 'batch'")
+    if series == "probe" and "probe_error" in history:
+        return np.asarray(history["probe_error"], dtype=np.float64), "probe"
+    return np.asarray(history["last_error"], dtype=np.float64), "batch"
+
+
 def plateau_table(runs, **detect) -> pd.DataFrame:
     """One row per plateau of every run (:func:`badgerlib.chapters.phases.detect_plateaus`
     on the error of the last guess; keyword arguments go to it): ``n``, ``seed``,
     ``metric``, ``features``, ``index`` (0 = first), ``start``, ``end``, ``length``,
     ``level`` (zeros-level units), ``unsolved`` (level x N, rounded), ``final`` (the
-    plateau the run ends on), ``hurst`` (Hurst exponent of the error on the plateau, NaN
-    under 100 points) and ``grad_norm`` (mean gradient norm on it).
+    plateau the run ends on), ``hurst`` (Hurst exponent of the batch's error on the plateau,
+    NaN under 100 points), ``hurst_probe`` (the same of the probe series,
+    :func:`memory_series`; NaN where the run has none) and ``grad_norm`` (mean gradient norm
+    on it).
 
     Example
     -------
@@ -236,13 +260,15 @@ def plateau_table(runs, **detect) -> pd.DataFrame:
         n, T = key["n"], len(run.history["last_error"])
         ps = detect_plateaus(h["last_error"], n, run.config.task.zeros_level, **detect)
         hurst = segment_statistic(h["last_error"], ps, hurst_exponent, min_points=100)
+        probe = (segment_statistic(h["probe_error"], ps, hurst_exponent, min_points=100) if "probe_error" in h
+                 else np.full(len(ps), np.nan))
         grad = segment_statistic(h["grad_norm"], ps, np.mean)
         for i, p in enumerate(ps):
             rows.append({**key, "index": i, "start": p.start, "end": p.end, "length": p.length,
                          "level": p.level, "unsolved": int(round(p.level * n)), "final": p.end == T - 1,
-                         "hurst": hurst[i], "grad_norm": grad[i]})
+                         "hurst": hurst[i], "hurst_probe": probe[i], "grad_norm": grad[i]})
     columns = ["n", "seed", "metric", "features", "index", "start", "end", "length", "level", "unsolved",
-               "final", "hurst", "grad_norm"]
+               "final", "hurst", "hurst_probe", "grad_norm"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -252,8 +278,8 @@ def transition_table(runs, min_points: int = 100, **detect) -> pd.DataFrame:
     (:func:`badgerlib.analysis.dynamics.transition_windows`) so that a Hurst exponent can be
     fitted. Columns: ``n``, ``seed``, ``metric``, ``features``, ``index`` (the transition
     after plateau ``index``), ``start``, ``end``, ``gap`` (iterations strictly between the
-    plateaus), ``hurst``, ``grad_norm`` (mean over the window) and ``grad_norm_before``
-    (mean over the plateau it leaves).
+    plateaus), ``hurst``, ``hurst_probe`` (as in :func:`plateau_table`), ``grad_norm`` (mean
+    over the window) and ``grad_norm_before`` (mean over the plateau it leaves).
 
     Example
     -------
@@ -269,13 +295,16 @@ def transition_table(runs, min_points: int = 100, **detect) -> pd.DataFrame:
         ps = detect_plateaus(h["last_error"], key["n"], run.config.task.zeros_level, **detect)
         windows = transition_windows(ps, len(h["last_error"]), min_points)
         hurst = segment_statistic(h["last_error"], windows, hurst_exponent, min_points=100)
+        probe = (segment_statistic(h["probe_error"], windows, hurst_exponent, min_points=100) if "probe_error" in h
+                 else np.full(len(windows), np.nan))
         grad = segment_statistic(h["grad_norm"], windows, np.mean)
         before = segment_statistic(h["grad_norm"], ps, np.mean)
         for i, (a, b) in enumerate(windows):
             rows.append({**key, "index": i, "start": a, "end": b, "gap": ps[i + 1].start - ps[i].end - 1,
-                         "hurst": hurst[i], "grad_norm": grad[i], "grad_norm_before": before[i]})
-    columns = ["n", "seed", "metric", "features", "index", "start", "end", "gap", "hurst", "grad_norm",
-               "grad_norm_before"]
+                         "hurst": hurst[i], "hurst_probe": probe[i], "grad_norm": grad[i],
+                         "grad_norm_before": before[i]})
+    columns = ["n", "seed", "metric", "features", "index", "start", "end", "gap", "hurst", "hurst_probe",
+               "grad_norm", "grad_norm_before"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -416,22 +445,26 @@ def check_family(levels: dict, hurst_gradients: dict, stability: dict, counts: d
     full mode it is already the largest Holm-adjusted p over N, every N must reject),
     ``memory (transitions)``, ``memory (final plateau)`` (:func:`memory_summary`), ``dips``
     (:func:`dip_test`), ``stability`` (:func:`stability_summary`) and ``count`` (the Spearman p
-    of :func:`controlled_counts` against N). Name -> ``{"p", "p_holm", "rejected"}``.
+    of :func:`controlled_counts` against N), with ``memory (plateaus)``, ``plateaus above
+    final`` (:func:`plateau_final_contrast`) and ``memory (transitions)`` on the probe series.
+    Name -> ``{"p", "p_holm", "rejected"}``.
 
     Example
     -------
     >>> from types import SimpleNamespace
-    >>> memory = {"transition": {"p": 0.01}, "final plateau": {"p": 0.02}}
-    >>> fam = check_family({"p": 0.001, "by_n": None}, {"memory": memory, "dips": {"p": 0.03}}, {"p": 0.031},
+    >>> memory = {"transition": {"p": 0.01}, "plateau": {"p": 0.02}}
+    >>> hg = {"memory": memory, "dips": {"p": 0.03}, "contrast": {"p": 0.0001}}
+    >>> fam = check_family({"p": 0.001, "by_n": None}, hg, {"p": 0.031},
     ...                    {"controlled_rho": SimpleNamespace(pvalue=0.0001)}, quick=True)
     >>> len(fam), fam["stability"]["p_holm"], fam["stability"]["rejected"]
-    (6, 0.06, False)
+    (7, 0.06, False)
     """
     from badgerlib.analysis.stats import holm_family
 
     memory = hurst_gradients["memory"]
-    return holm_family({"levels": level_check_p(levels, quick), "memory (transitions)": memory["transition"]["p"],
-                        "memory (final plateau)": memory["final plateau"]["p"], "dips": hurst_gradients["dips"]["p"],
+    return holm_family({"levels": level_check_p(levels, quick), "memory (plateaus)": memory["plateau"]["p"],
+                        "plateaus above final": hurst_gradients["contrast"]["p"],
+                        "memory (transitions)": memory["transition"]["p"], "dips": hurst_gradients["dips"]["p"],
                         "stability": stability["p"], "count": counts["controlled_rho"].pvalue})
 
 
@@ -504,9 +537,13 @@ def hurst_gradient_summary(ptab: pd.DataFrame, ttab: pd.DataFrame, runs=None, su
     descriptive only), ``grad_ratio`` (per transition, its mean gradient norm over that of
     the plateau it leaves, Series), ``zeros_grad`` (median gradient norm on a first plateau
     at the zeros level) and ``final_grad`` (median on the plateaus runs end on). Given the
-    ``runs`` the tables came from, also ``dips`` (:func:`dip_test`) and ``memory``
-    (:func:`memory_summary` of :func:`memory_table` with ``surrogates`` surrogates), the
-    run-level tests the finding check reads.
+    ``runs`` the tables came from, also ``dips`` (:func:`dip_test`), ``memory``
+    (:func:`memory_summary` of :func:`memory_table` with ``surrogates`` surrogates, on the
+    probe series) and ``memory_batch`` (the plateaus' on the batch's error, for contrast), the
+    run-level tests the finding check reads. When ``ptab`` has ``hurst_probe`` (as
+    :func:`plateau_table` makes it): ``hurst_plateau_probe`` and ``hurst_final_probe`` (the
+    probe series' exponents on intermediate and final plateaus) and ``contrast``
+    (:func:`plateau_final_contrast`).
 
     Example
     -------
@@ -524,10 +561,16 @@ def hurst_gradient_summary(ptab: pd.DataFrame, ttab: pd.DataFrame, runs=None, su
            "grad_ratio": pairs.grad_norm / pairs.grad_norm_before,
            "zeros_grad": float(ptab[(ptab["index"] == 0) & (ptab.unsolved == ptab.n)].grad_norm.median()),
            "final_grad": float(ptab[ptab.final].grad_norm.median())}
+    if "hurst_probe" in ptab:
+        out["hurst_plateau_probe"] = ptab[~ptab.final].hurst_probe.dropna()
+        out["hurst_final_probe"] = ptab[ptab.final].hurst_probe.dropna()
+        out["contrast"] = plateau_final_contrast(ptab)
     if runs is not None:
         runs = list(runs)
         out["dips"] = dip_test(runs, ptab, ttab)
-        out["memory"] = memory_summary(memory_table(runs, ptab, ttab, surrogates))
+        out["memory"] = memory_summary(memory_table(runs, ptab, ttab, surrogates), series="probe")
+        out["memory_batch"] = memory_summary(memory_table(runs, ptab, ttab, surrogates, series="batch",
+                                                          kinds=("plateau",)), series="batch")
     return out
 
 
@@ -640,15 +683,16 @@ STRETCHES = ("plateau", "final plateau", "transition")
 
 
 def memory_table(runs, ptab: pd.DataFrame, ttab: pd.DataFrame, n_surrogates: int = 19,
-                 min_points: int = 100) -> pd.DataFrame:
+                 min_points: int = 100, series: str = "probe", kinds=STRETCHES) -> pd.DataFrame:
     """Memory beyond the trend: for every plateau of at least ``min_points`` iterations
     (``kind`` "plateau", or "final plateau" for the one a run ends on) and every transition
-    window of every run, the Hurst exponent of its error of the last guess minus the median
-    over ``n_surrogates`` trend-matched surrogates (the stretch's cubic trend plus its
-    residuals shuffled: :func:`badgerlib.analysis.dynamics.make_surrogates` ``"trend"``),
-    ``excess``. A transition window holds a descent, whose trend alone raises the exponent;
-    the excess is what remains. Columns ``n``, ``seed``, ``kind``, ``start``, ``hurst``,
-    ``excess``.
+    window of every run, the Hurst exponent of its error series (:func:`memory_series`: the
+    probe series where the run recorded one, else the batch's error) minus the median over
+    ``n_surrogates`` trend-matched surrogates (the stretch's cubic trend plus its residuals
+    shuffled: :func:`badgerlib.analysis.dynamics.make_surrogates` ``"trend"``), ``excess``. A
+    transition window holds a descent, whose trend alone raises the exponent; the excess is
+    what remains. Columns ``n``, ``seed``, ``kind``, ``start``, ``hurst``, ``excess``,
+    ``series`` ("probe" or "batch"); ``kinds`` keeps only those kinds of stretch.
 
     It reads trained runs' histories: the examples are in ``tests/test_chapter_plateaus.py``.
     """
@@ -656,21 +700,24 @@ def memory_table(runs, ptab: pd.DataFrame, ttab: pd.DataFrame, n_surrogates: int
     stretches = [("final plateau" if p.final else "plateau", p) for p in ptab.itertuples() if p.length >= min_points]
     stretches += [("transition", t) for t in ttab.itertuples()]
     rows = []
-    for kind, r in stretches:
-        e = np.asarray(by_key[(r.n, r.seed)].history["last_error"][r.start:r.end + 1], dtype=np.float64)
+    for kind, r in (st for st in stretches if st[0] in kinds):
+        values, name = memory_series(by_key[(r.n, r.seed)].history, series)
+        e = values[r.start:r.end + 1]
         if len(e) < min_points or np.ptp(e) == 0:
             continue
         res = surrogate_test(e, hurst_exponent, n_surrogates, kind="trend", seed=int(r.seed) * 7919 + int(r.start))
         rows.append({"n": r.n, "seed": r.seed, "kind": kind, "start": int(r.start), "hurst": res.statistic,
-                     "excess": res.statistic - float(np.median(res.surrogates))})
-    return pd.DataFrame(rows, columns=["n", "seed", "kind", "start", "hurst", "excess"])
+                     "excess": res.statistic - float(np.median(res.surrogates)), "series": name})
+    return pd.DataFrame(rows, columns=["n", "seed", "kind", "start", "hurst", "excess", "series"])
 
 
-def memory_summary(table: pd.DataFrame) -> dict:
+def memory_summary(table: pd.DataFrame, series: str | None = None) -> dict:
     """Per kind of :data:`STRETCHES`, one number per run (its median ``excess`` from
     :func:`memory_table`), then across runs: ``runs``, ``excess`` (the median over runs),
     ``share_positive`` and ``p`` (one-sided Wilcoxon signed-rank test over runs that the
-    excess is positive: memory beyond the trend).
+    excess is positive: memory beyond the trend). ``series`` ("probe" or "batch") keeps only
+    the rows measured on that series (full mode's long runs have no probe series: they are
+    not pooled with the others).
 
     Example
     -------
@@ -681,6 +728,8 @@ def memory_summary(table: pd.DataFrame) -> dict:
     (6, 0.035, 0.016)
     """
     out = {}
+    if series is not None and "series" in table:
+        table = table[table.series == series]
     for kind in STRETCHES:
         per_run = table[table.kind == kind].groupby(["n", "seed"]).excess.median()
         x = per_run.to_numpy(dtype=np.float64)
@@ -688,6 +737,34 @@ def memory_summary(table: pd.DataFrame) -> dict:
         out[kind] = {"runs": len(x), "excess": float(np.median(x)) if len(x) else np.nan,
                      "share_positive": float(np.mean(x > 0)) if len(x) else np.nan, "p": p}
     return out
+
+
+def plateau_final_contrast(ptab: pd.DataFrame) -> dict:
+    """The converged plateau as the negative control of plateau memory: per run with both,
+    the median Hurst exponent of the probe series (``hurst_probe``) over its intermediate
+    plateaus minus that of the plateau it ends on (where nothing is left to escape: the
+    weights wander around a minimum instead of drifting along a saddle). Across runs:
+    ``runs``, ``difference`` (median), ``share_positive``, ``p`` (one-sided Wilcoxon that
+    plateaus read higher), and ``plateau`` / ``final`` (the medians over runs of each).
+
+    Example
+    -------
+    >>> ptab = pd.DataFrame({"n": [2] * 12, "seed": np.repeat(range(6), 2), "final": [False, True] * 6,
+    ...                      "hurst_probe": [0.85, 0.6, 0.8, 0.62, 0.9, 0.55, 0.82, 0.64, 0.79, 0.6, 0.88, 0.61]})
+    >>> c = plateau_final_contrast(ptab)
+    >>> c["runs"], round(c["difference"], 3), round(c["p"], 3)
+    (6, 0.22, 0.016)
+    """
+    known = ptab.dropna(subset=["hurst_probe"])
+    inner = known[~known.final].groupby(["n", "seed"]).hurst_probe.median()
+    final = known[known.final].groupby(["n", "seed"]).hurst_probe.median()
+    both = pd.concat([inner, final], axis=1, keys=["plateau", "final"]).dropna()
+    d = (both.plateau - both.final).to_numpy(dtype=np.float64)
+    p = float(stats.wilcoxon(d, alternative="greater").pvalue) if len(d) and np.any(d != 0) else np.nan
+    return {"runs": len(d), "difference": float(np.median(d)) if len(d) else np.nan,
+            "share_positive": float(np.mean(d > 0)) if len(d) else np.nan, "p": p,
+            "plateau": float(both.plateau.median()) if len(d) else np.nan,
+            "final": float(both.final.median()) if len(d) else np.nan}
 
 
 def memory_values(summary: dict) -> dict:
@@ -699,10 +776,13 @@ def memory_values(summary: dict) -> dict:
     >>> s = {k: {"runs": 20, "excess": 0.038, "share_positive": 0.8, "p": 0.006} for k in STRETCHES}
     >>> memory_values(s)["mem_transition"]
     '+0.04 (16 of 20 runs above 0, p = 0.006)'
+    >>> memory_values({"plateau": {"runs": 0, "excess": float("nan"), "share_positive": float("nan"), "p": float("nan")}})
+    {'mem_plateau': '- (no run has one)'}
     """
     names = {"plateau": "plateau", "final plateau": "final", "transition": "transition"}
     return {f"mem_{names[k]}": (f"{v['excess']:+.2f} ({round(v['share_positive'] * v['runs'])} of {v['runs']} runs "
-                                f"above 0, p = {v['p']:.2g})") for k, v in summary.items()}
+                                f"above 0, p = {v['p']:.2g})" if v["runs"] else "- (no run has one)")
+            for k, v in summary.items()}
 
 
 def final_plateau_lyapunov(run, n_surrogates: int = 39, min_length: int = 200, seed: int | None = None):
@@ -1015,7 +1095,23 @@ def hurst_gradient_values(summary: dict) -> dict:
             "grad_up": _pct(np.mean(ratio > 1)), "zeros_grad": f"{summary['zeros_grad']:.2f}",
             "final_grad": f"{summary['final_grad']:.2f}",
             **(dip_values(summary["dips"]) if "dips" in summary else {}),
-            **(memory_values(summary["memory"]) if "memory" in summary else {})}
+            **(memory_values(summary["memory"]) if "memory" in summary else {}),
+            **({"mem_plateau_batch": memory_values(summary["memory_batch"])["mem_plateau"]}
+               if "memory_batch" in summary else {}),
+            **_probe_values(summary)}
+
+
+def _probe_values(summary: dict) -> dict:
+    """The probe series' numbers of :func:`hurst_gradient_values` (empty without them)."""
+    hp, hf, c = summary.get("hurst_plateau_probe"), summary.get("hurst_final_probe"), summary.get("contrast")
+    if hp is None or not len(hp):
+        return {}
+    out = {"hurst_probe": f"{hp.median():.2f}", "hurst_probe_iqr": f"{hp.quantile(0.25):.2f}-{hp.quantile(0.75):.2f}",
+           "n_hurst_probe": len(hp), "hurst_final_probe": f"{hf.median():.2f}" if len(hf) else "-"}
+    if c is not None and c["runs"]:
+        out["contrast"] = (f"{c['difference']:+.2f} ({round(c['share_positive'] * c['runs'])} of {c['runs']} runs "
+                           f"above 0, p = {c['p']:.2g})")
+    return out
 
 
 def lyapunov_values(tests) -> dict:
@@ -1306,22 +1402,32 @@ def plot_directions(directions: dict, dtab: pd.DataFrame, title: str = "", axes=
 
 
 def plot_hurst_gradients(ptab: pd.DataFrame, ttab: pd.DataFrame, axes=None):
-    """Left: the Hurst exponents of plateaus and transitions (:func:`badgerlib.plots.strip_plot`,
+    """Left: the Hurst exponents of intermediate plateaus on the batch's error, and, where the
+    runs recorded the probe series, of intermediate plateaus, final plateaus and transitions
+    on it (transitions on the batch's error otherwise; :func:`badgerlib.plots.strip_plot`,
     bars at the medians, counts under the names, 0.5 dashed); right: the mean gradient norm
     on each plateau against that over the transition that leaves it, coloured by N.
 
     Example
     -------
-    >>> ptab = pd.DataFrame({"hurst": [0.5, 0.4]})
+    >>> ptab = pd.DataFrame({"hurst": [0.5, 0.4], "final": [False, True]})
     >>> ttab = pd.DataFrame({"n": [2, 3], "hurst": [0.7, 0.8], "grad_norm": [0.3, 0.2], "grad_norm_before": [0.1, 0.1]})
     >>> axes = plot_hurst_gradients(ptab, ttab)
     """
     if axes is None:
         _, axes = plots.figure(ncols=2, height=3.6)
     ax = axes[0]
-    groups = {"plateaus": ptab.hurst.dropna().values, "transitions": ttab.hurst.dropna().values}
+    inner = ptab[~ptab.final] if "final" in ptab else ptab
+    groups = {"plateaus\nbatch": inner.hurst.dropna().values}
+    if "hurst_probe" in ptab and ptab.hurst_probe.notna().any():
+        groups.update({"plateaus\nprobe": inner.hurst_probe.dropna().values,
+                       "final\nprobe": ptab[ptab.final].hurst_probe.dropna().values,
+                       "transitions\nprobe": ttab.hurst_probe.dropna().values})
+    else:
+        groups["transitions\nbatch"] = ttab.hurst.dropna().values
     plots.strip_plot({f"{name}\n({len(v)})": v for name, v in groups.items()}, ax, size=14)
     ax.axhline(0.5, color="0.4", ls="--", lw=1)
+    ax.tick_params(axis="x", labelsize=8)
     ax.set_ylabel("Hurst exponent of the error")
     ax.set_title("memory of the error")
     ax = axes[1]

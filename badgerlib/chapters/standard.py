@@ -58,6 +58,11 @@ class Sizes:
     engine: ``RunConfig.engine`` of every run (:mod:`badgerlib.engine`). Full mode compiles:
         about twice as fast per iteration, after a one-off compile per agent shape that quick
         mode's short runs would not pay back.
+    probe_series: ``RunConfig.probe_series`` of the standard runs up to N = ``large_n``
+        (:func:`standard_run`): the error on that many fixed probe tasks after
+        every update, the series without fresh sampling noise that chapter 2's memory test
+        reads (about a fifth more time per update). The longer runs above ``large_n`` do not
+        record it: their hashes, and the full-mode N = 20 runs in training, stay as they were.
     stop_window: ``RunConfig.stop_when_solved`` of the runs with N above ``large_n`` (0: they
         run to the end). Full mode stops those long runs once every dimension has stayed
         solved for this many iterations; the figures that read them (the staircase, plateau
@@ -86,6 +91,7 @@ class Sizes:
     record_states: bool = True
     engine: str = "eager"
     stop_window: int = 0
+    probe_series: int = 16
 
 
 #: Quick mode: sized so that chapters 2 and 3 together train in a few minutes on 2 cores.
@@ -126,14 +132,16 @@ def _iterations(n: int, size: Sizes) -> int:
 
 
 def standard_run(n: int, seed: int = 0, quick: bool = True, features: Sequence[str] = FEATURES,
-                 iterations: int | None = None) -> RunConfig:
+                 iterations: int | None = None, probe_series: int | None = None) -> RunConfig:
     """The standard Micro-Badger run on the N-number guessing game.
 
     Up to N = ``large_n``: E = 8 experts, H = 32, 3 out-links each, 10 inner steps; above it
     E = 16, H = 64 and N + 4 inner steps (the agent needs N + 1 probes). Batches of 32 tasks,
     loss averaged over the inner steps, gradient clipped at norm 1, one snapshot every
     ``snapshot_every`` iterations. In full mode the runs are compiled and those above
-    ``large_n`` stop when solved (:class:`Sizes`).
+    ``large_n`` stop when solved (:class:`Sizes`). ``probe_series``: its
+    ``RunConfig.probe_series``; None, the default, is the standard one (:class:`Sizes`
+    ``probe_series`` up to N = ``large_n``, 0 above).
 
     Example
     -------
@@ -144,6 +152,8 @@ def standard_run(n: int, seed: int = 0, quick: bool = True, features: Sequence[s
     ('compiled', 1000, 0)
     >>> standard_run(3, features=("error",)).model.features
     ('error',)
+    >>> standard_run(6).probe_series, standard_run(20, quick=False).probe_series, standard_run(6, probe_series=0).probe_series
+    (16, 0, 0)
     """
     size = sizes(quick)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -160,7 +170,8 @@ def standard_run(n: int, seed: int = 0, quick: bool = True, features: Sequence[s
         inner_steps=n + 4 if large else size.inner_steps,
         iterations=its, batch=size.batch, lr=size.lr_large if large else size.lr,
         seed=int(seed), snapshot_count=its // size.snapshot_every + 1, record_states=size.record_states,
-        engine=size.engine, stop_when_solved=size.stop_window if large else 0)
+        engine=size.engine, stop_when_solved=size.stop_window if large else 0,
+        probe_series=(0 if large else size.probe_series) if probe_series is None else probe_series)
 
 
 def standard_runs(ns: Sequence[int], seeds: int, quick: bool = True) -> list[RunConfig]:
