@@ -35,7 +35,7 @@ def test_fine_runs_train_exactly_as_chapter_2s_runs():
     b = train(base.replace(snapshot_count=31, record_states=False), cache=False, progress=False)
     assert np.array_equal(a.history["loss"], b.history["loss"])
     assert len(b.snapshots["iterations"]) == 31
-    assert ch.fine_run(1).replace(snapshot_count=16, record_states=True) == standard.standard_run(4, 1)
+    assert ch.fine_run(1).replace(snapshot_count=16, record_states=True) == standard.standard_run(4, 1, probe_series=0)
 
 
 def test_the_sweep_varies_one_scale_at_a_time_and_validates_it():
@@ -199,7 +199,7 @@ def test_the_small_agents_spectrum_is_the_dense_hessians_and_counts_its_negative
 
 def test_small_runs_are_chapter_2s_run_with_a_smaller_agent():
     cfg = ch.small_run(3)
-    base = standard.standard_run(3, 3)
+    base = standard.standard_run(3, 3, probe_series=0)
     assert cfg.replace(model=base.model, iterations=base.iterations, snapshot_count=base.snapshot_count,
                        record_states=base.record_states) == base
     assert (cfg.model.experts, cfg.model.hidden, cfg.model.links) == (4, 8, 2)
