@@ -155,7 +155,7 @@ class Sizes:
     mb_steps: int = 10
     mb_lr: float = 3e-3
     mb_batch: int = 32
-    phase_seeds: tuple = (("supervised LSTM", 2), ("LSTM meta-learner", 1), ("quantised meta-learner", 0),
+    phase_seeds: tuple = (("supervised LSTM", 3), ("LSTM meta-learner", 1), ("quantised meta-learner", 0),
                           ("Micro-Badger (M = 41)", 1))
 
 
@@ -272,7 +272,7 @@ def phase_mode_configs(quick: bool = True, seed: int = 0) -> dict[str, dict[str,
     -------
     >>> grid = phase_mode_configs(quick=True)
     >>> {mode: [len(runs) for runs in learners.values()] for mode, learners in grid.items()}
-    {'shared': [2, 1, 1], 'shift': [2, 1, 1], 'per_frequency': [2, 1, 1]}
+    {'shared': [3, 1, 1], 'shift': [3, 1, 1], 'per_frequency': [3, 1, 1]}
     >>> t = grid["per_frequency"]["supervised LSTM"][0].task
     >>> t.frequencies, t.phase_mode, len(t.phase)
     ((1, 2, 3, 4, 5, 6, 7, 8), 'per_frequency', 8)
@@ -313,7 +313,7 @@ def all_configs(quick: bool = True, seed: int = 0) -> dict[str, list[RunConfig]]
     -------
     >>> groups = all_configs(quick=True)
     >>> len(groups), sum(map(len, groups.values())), list(groups)[5]
-    (14, 27, 'shared phase: supervised LSTM')
+    (14, 30, 'shared phase: supervised LSTM')
     """
     out = dict(configs(quick, seed))
     for mode, learners in phase_mode_configs(quick, seed).items():
@@ -1197,7 +1197,7 @@ def phase_mode_scope(size: Sizes) -> str:
     Example
     -------
     >>> phase_mode_scope(QUICK)[:72]
-    'Seeds per mode: supervised LSTM 2, LSTM meta-learner 1, Micro-Badger (M '
+    'Seeds per mode: supervised LSTM 3, LSTM meta-learner 1, Micro-Badger (M '
     """
     counts = dict(size.phase_seeds)
     run = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
