@@ -23,9 +23,9 @@ M = 21
 QUICK_HASHES = {
     "supervised LSTM": ["0f2b9eed88c4d40b", "ef51d73a85d12ddd", "6bacd4796013f5b7", "79a2ef75d01c9982",
                         "3f77e08eecc609dd"],
-    "LSTM meta-learner": ["221d0beaca5ff735", "b49735f08d620385", "7e96904c143e85ac"],
-    "quantised meta-learner": ["275e1efda128c6c4", "b7cf602c34c28750", "1b5b7d6c8db053de"],
-    "Micro-Badger (M = 11)": ["51dd18e900407eaa", "abf18337ed9cd20c", "5b33984571cf6488"],
+    "LSTM meta-learner": ["221d0beaca5ff735", "b49735f08d620385"],          # a third seed until 2026-12-07
+    "quantised meta-learner": ["275e1efda128c6c4", "b7cf602c34c28750"],
+    "Micro-Badger (M = 11)": ["51dd18e900407eaa", "abf18337ed9cd20c"],
     "Micro-Badger (M = 41)": ["6014da86ce611efd"],
 }
 #: The first full-mode run of each learner, as the notebook built them before the move.
@@ -74,7 +74,7 @@ def test_full_mode_sizes_and_configs():
 
 def test_configs_start_at_the_given_seed_and_reject_bad_arguments():
     groups = fp.configs(quick=True, seed=7)
-    assert [c.seed for c in groups["LSTM meta-learner"]] == [7, 8, 9]
+    assert [c.seed for c in groups["LSTM meta-learner"]] == [7, 8]
     assert [c.task.phase for c in groups["supervised LSTM"]] == fp.supervised_phases(5, seed=7).tolist()
     with pytest.raises(ValueError, match="seed"):
         fp.configs(quick=True, seed=-1)
