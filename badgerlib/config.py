@@ -258,7 +258,8 @@ class RunConfig:
     learned_loss: with ``gradient="ml3"`` only, the recipe of the meta-learned outer loss the
         run trains on (a :class:`badgerlib.learned_loss.LearnedLossConfig`; None, the default).
     probe_series: after every update, the feedback of the last guess on the first this-many
-        fixed probe tasks (:func:`badgerlib.run.probe_inputs`), averaged, is recorded as
+        fixed probe targets (:func:`badgerlib.run.probe_inputs` with ``batch``: the same
+        targets as the snapshots' first ones, initial states drawn for that batch), averaged, is recorded as
         history ``probe_error`` (0, the default, records nothing). Unlike ``last_error``, whose
         tasks are redrawn every iteration, it changes only as the weights do: a series without
         fresh sampling noise, for the memory (Hurst) of a plateau. It costs one forward
@@ -315,7 +316,10 @@ class RunConfig:
         check_int(owner, "snapshot_count", self.snapshot_count, 0, 100_000)
         check_bool(owner, "record_states", self.record_states)
         check_int(owner, "stop_when_solved", self.stop_when_solved, 0, 100_000_000)
-        check_int(owner, "probe_series", self.probe_series, 0, self.probe_batch)
+        check_int(owner, "probe_series", self.probe_series, 0, 1_000_000)
+        if self.probe_series > self.probe_batch:
+            raise ValueError(f"{owner}.probe_series = {self.probe_series}: must be at most probe_batch = "
+                             f"{self.probe_batch} (it reads the first probe tasks); lower it or raise probe_batch")
         check_choice(owner, "engine", self.engine, ENGINES)
         if self.stop_when_solved and not hasattr(self.task, "dim_zeros_level") and not (
                 hasattr(self.task, "zeros_level") and hasattr(self.task, "scale")):
