@@ -9,7 +9,7 @@ import pytest
 from badgerlib import GuessingGame, LSTMMetaLearnerConfig, train
 from badgerlib.analysis.interference import flat_gradients, snapshot_interference
 from badgerlib.chapters import ray_interference as ray
-from badgerlib.chapters import standard
+from badgerlib.chapters import plateaus, standard
 from badgerlib.objective import dimension_losses
 from badgerlib.run import probe_inputs
 from badgerlib.store import config_hash
@@ -21,12 +21,16 @@ def test_configs_share_chapter_2s_runs_and_keep_their_hashes():
         assert [config_hash(c) for c in cfgs["standard"]] == \
             [config_hash(standard.standard_run(size.n, s, quick)) for s in range(size.seeds)]
         assert [(c.task.metric, c.seed) for c in cfgs["lstm"]] == \
-            [(m, s) for m in ("mse", "l1") for s in range(size.seeds)]
+            [(m, s) for m in ("mse", "l1") for s in range(size.lstm_seeds)]
+    # full mode reads chapter 2's N = 20 runs (all its seeds of them), the study's scale
+    full = ray.configs(quick=False)["standard"]
+    assert full == standard.standard_runs([20], plateaus.seeds_for(20, quick=False), quick=False)
     # the hashes the runs were stored under before the chapter modules existed (the full-mode
     # Micro-Badger one changed once, on purpose, with the compiled engine of full mode, issue 11,
-    # and both once more with chapter 2's probe series, issue 17: 8bc000fe.., e201c91b.. before)
+    # and both once more with chapter 2's probe series, issue 17: 8bc000fe.., e201c91b.. before;
+    # full mode's is chapter 2's N = 20 seed 0 since it moved to the study's N, f2489ee3.. at N = 6)
     old = {True: ("db6573b7b89762ee", "e360fd6400fd51e4", "a3c7fe3148b9894a"),
-           False: ("f2489ee358ba8e70", "45d7a4855c9793c8", "f378929e2942fd74")}
+           False: ("5714fa4c0855edc5", "45d7a4855c9793c8", "f378929e2942fd74")}
     for quick, (mb, first_lstm, last_lstm) in old.items():
         cfgs = ray.configs(quick)
         assert tuple(map(config_hash, (cfgs["standard"][0], cfgs["lstm"][0], cfgs["lstm"][-1]))) == (mb, first_lstm, last_lstm)
@@ -90,6 +94,18 @@ def test_interference_table_has_one_row_per_snapshot(tiny_run):
     summary = ray.interference_summary(table)      # the chapter's table: every group, in order
     assert summary["snapshots in"].tolist() == [ray.WHERE_NAMES[w] for w in ray.WHERE]
     assert summary.snapshots.sum() == len(table)
+    # at most two snapshots: the first and the last, with the same numbers as measured alone
+    two = ray.interference_table([tiny_run], snapshots=2)
+    assert two.iteration.tolist() == [0, 20]
+    assert np.allclose(two.cancellation, res["cancellation"][[0, 2]])
+    assert ray.interference_table([tiny_run], snapshots=3).iteration.tolist() == [0, 10, 20]
+
+
+def test_spread_snapshots_keeps_both_ends_and_rejects_bad_counts():
+    assert ray.spread_snapshots(1301, 250)[:3] == [0, 5, 10] and ray.spread_snapshots(1301, 250)[-1] == 1300
+    assert len(ray.spread_snapshots(1301, 250)) == 250
+    with pytest.raises(ValueError, match="most = -1"):
+        ray.spread_snapshots(10, -1)
 
 
 def test_lstm_table_scores_each_run_in_both_metrics(tiny_lstm_runs):

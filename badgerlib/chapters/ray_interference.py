@@ -10,8 +10,8 @@ Example
 -------
 >>> {name: len(cfgs) for name, cfgs in configs(quick=True).items()}
 {'standard': 5, 'lstm': 10}
->>> sizes(False).seeds, sizes(False).lstm_iterations
-(20, 5000)
+>>> sizes(False).n, sizes(False).seeds, sizes(False).lstm_seeds, sizes(False).lstm_iterations
+(20, 10, 20, 5000)
 """
 from __future__ import annotations
 
@@ -44,11 +44,15 @@ class Sizes:
 
     Fields
     ------
-    seeds: seeds per configuration (the Micro-Badger runs and each LSTM metric).
+    seeds: seeds of the Micro-Badger runs.
     n: numbers guessed by the Micro-Badger runs (chapter 2's standard runs of this N).
+    interference_snapshots: the most snapshots per Micro-Badger run whose gradient
+        interference is measured, evenly spaced over the run (0: every snapshot). One snapshot
+        costs about a second at N = 20 (20 gradients through 24 inner steps).
     grid: starts per axis of the toy's basin map.
     toy_time: time to which the toy's flows are integrated.
     lstm_n: numbers guessed by the LSTM meta-learner runs of the L1-against-MSE comparison.
+    lstm_seeds: seeds per metric of those runs.
     lstm_hidden, lstm_iterations, lstm_lr, lstm_inner_steps, lstm_batch: the LSTM
         meta-learner's hidden size, outer iterations, Adam learning rate, inner steps and batch.
     lstm_snapshot_every: outer iterations between the LSTM runs' snapshots.
@@ -61,9 +65,11 @@ class Sizes:
 
     seeds: int = 5
     n: int = 6
+    interference_snapshots: int = 0
     grid: int = 41
     toy_time: float = 400.0
     lstm_n: int = 3
+    lstm_seeds: int = 5
     lstm_hidden: int = 64
     lstm_iterations: int = 1200
     lstm_lr: float = 3e-3
@@ -75,8 +81,12 @@ class Sizes:
 #: Quick mode: five seeds, chapter 2's N = 6 runs, a coarse basin map.
 QUICK = Sizes()
 
-#: Full mode: the study's 20 seeds, longer LSTM runs, a finer basin map.
-FULL = Sizes(seeds=20, grid=101, lstm_iterations=5000)
+#: Full mode: the study's N = 20, chapter 2's ten seeds of it (one snapshot every 100
+#: iterations, interference at up to 250 of them per run: one every 500-600 iterations, some
+#: 25 in a transition of a median 13 000 iterations); the study's 20 seeds of the LSTM runs,
+#: longer; a finer basin map. Until 2026-12-08 full mode used chapter 2's N = 6 runs (20
+#: seeds), below the study's scale.
+FULL = Sizes(seeds=10, n=20, interference_snapshots=250, grid=101, lstm_seeds=20, lstm_iterations=5000)
 
 
 def sizes(quick: bool = True) -> Sizes:
@@ -123,7 +133,7 @@ def lstm_metric_configs(seeds: int, quick: bool = True) -> dict[str, list[RunCon
 def configs(quick: bool = True) -> dict[str, list[RunConfig]]:
     """Every run of the chapter: ``"standard"``, the standard Micro-Badger runs of N =
     ``sizes(quick).n`` (shared with chapter 2), and ``"lstm"``, the LSTM meta-learner trained
-    on MSE (seeds 0..seeds-1) then on L1 (the same seeds).
+    on MSE (seeds 0..lstm_seeds-1) then on L1 (the same seeds).
 
     Example
     -------
@@ -134,7 +144,7 @@ def configs(quick: bool = True) -> dict[str, list[RunConfig]]:
     [('mse', 4), ('l1', 0)]
     """
     size = sizes(quick)
-    lstm = lstm_metric_configs(size.seeds, quick)
+    lstm = lstm_metric_configs(size.lstm_seeds, quick)
     return {"standard": standard.standard_runs([size.n], size.seeds, quick), "lstm": lstm["mse"] + lstm["l1"]}
 
 
@@ -480,17 +490,36 @@ WHERE = ("zeros plateau", "plateau", "transition", "final plateau")
 MEASURES = ("mean_cosine", "conflict", "cancellation", "grad_norm")
 
 
-def interference_table(runs, device: str = "cpu") -> pd.DataFrame:
-    """One row per snapshot of every run: ``seed``, ``iteration``, ``where`` (zeros plateau,
-    plateau, transition or final plateau, by chapter 2's plateau detector on the run's
-    ``last_error``), and the :func:`snapshot_interference` measures ``mean_cosine``,
-    ``conflict``, ``cancellation``, ``grad_norm``.
+def spread_snapshots(count: int, most: int = 0) -> list[int] | None:
+    """Indices of at most ``most`` of ``count`` snapshots, evenly spaced from the first to the
+    last; None (every snapshot) when ``most`` is 0 or at least ``count``.
+
+    Example
+    -------
+    >>> spread_snapshots(11, 3), spread_snapshots(11, 0), spread_snapshots(2, 5)
+    ([0, 5, 10], None, None)
+    """
+    check_int("spread_snapshots", "count", count, 0)
+    check_int("spread_snapshots", "most", most, 0)
+    if most == 0 or most >= count:
+        return None
+    return np.unique(np.round(np.linspace(0, count - 1, most)).astype(int)).tolist()
+
+
+def interference_table(runs, device: str = "cpu", snapshots: int = 0) -> pd.DataFrame:
+    """One row per measured snapshot of every run: ``seed``, ``iteration``, ``where`` (zeros
+    plateau, plateau, transition or final plateau, by chapter 2's plateau detector on the
+    run's ``last_error``), and the :func:`snapshot_interference` measures ``mean_cosine``,
+    ``conflict``, ``cancellation``, ``grad_norm``. ``snapshots``: measure at most that many
+    per run, evenly spaced (:func:`spread_snapshots`; 0: all; Sizes
+    ``interference_snapshots``).
 
     It rebuilds models from trained runs: the examples are in ``tests/``.
     """
     rows = []
     for run in runs:
-        res = snapshot_interference(run, device=device)
+        chosen = spread_snapshots(len(run.snapshots["iterations"]), snapshots)
+        res = snapshot_interference(run, snapshots=chosen, device=device)
         last_error, n = run.history["last_error"], run.config.task.n
         where = plateau_membership(res["iterations"], detect_plateaus(last_error, n, run.config.task.zeros_level),
                                    len(last_error), n)
