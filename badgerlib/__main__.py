@@ -8,6 +8,11 @@
   ``badgerlib.chapters.<chapter>`` needs (its ``configs(quick)``) that the run store lacks, on
   local processes or, with ``--scheduler`` (or ``$BADGER_SCHEDULER``), on a Dask cluster;
   stdout: one summary line per group of runs, then every run directory, one per line.
+- ``python -m badgerlib status <chapter> [--mode quick|full] [--runs-dir DIR]`` says where each
+  of those runs stands in the store, without training or loading any: stored, training (a
+  process holds it now), paused (a checkpoint, resumed by the next precompute) or missing;
+  stdout: a summary line with the share of iterations done, one line per group, then one line
+  per run in training or paused.
 
 Bad arguments exit with status 2 and one line naming the argument, the value and what is
 allowed; the heavy imports (a chapter module, Dask) come after the arguments are checked.
@@ -74,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default one per core)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    st = sub.add_parser("status", help="where every run a chapter needs stands in the run store (stored, training, "
+                                       "paused, missing); trains nothing")
+    st.add_argument("chapter", help=f"a chapter module of badgerlib.chapters ({', '.join(_chapter_names())})")
+    st.add_argument("--mode", default=None, help="quick or full (default $BADGER_MODE, else quick)")
+    st.add_argument("--runs-dir", default=None, help="run store (default $BADGER_RUNS or ./runs)")
     return parser
 
 
@@ -114,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "precompute":
         return _precompute(args)
+    if args.command == "status":
+        return _status(args)
     return _train(args)
 
 
@@ -186,16 +198,84 @@ def _unwritable(path: str) -> str | None:
     return None
 
 
-def _precompute(args: argparse.Namespace) -> int:
-    fail = lambda message: _fail(message, "precompute")  # noqa: E731
+def _chapter_and_mode(args: argparse.Namespace) -> tuple[str, str]:
+    """The chapter module's name and the mode, checked; a ValueError names the bad one."""
     chapter = args.chapter.replace("-", "_")
     known = _chapter_names()
     if chapter not in known:
-        return fail(f"chapter = {args.chapter!r}: must be one of {', '.join(known)}")
+        raise ValueError(f"chapter = {args.chapter!r}: must be one of {', '.join(known)}")
     mode = args.mode if args.mode is not None else os.environ.get("BADGER_MODE") or "quick"
     if mode not in ("quick", "full"):
         source = "--mode" if args.mode is not None else "$BADGER_MODE"
-        return fail(f"{source} = {mode!r}: must be 'quick' or 'full'")
+        raise ValueError(f"{source} = {mode!r}: must be 'quick' or 'full'")
+    return chapter, mode
+
+
+def _chapter_groups(chapter: str, mode: str) -> dict:
+    """Every run the chapter needs in this mode (a chapter with runs beyond its main
+    experiment lists them all in ``all_configs``)."""
+    module = importlib.import_module(f"{CHAPTERS}.{chapter}")
+    return getattr(module, "all_configs", module.configs)(mode == "quick")
+
+
+def _status(args: argparse.Namespace) -> int:
+    try:
+        chapter, mode = _chapter_and_mode(args)
+    except ValueError as exc:
+        return _fail(str(exc), "status")
+    if args.runs_dir is not None and not os.path.isdir(args.runs_dir):
+        return _fail(f"--runs-dir = {args.runs_dir!r}: no such directory; give the run store to read", "status")
+    from badgerlib.store import RUN_STATES, default_runs_dir
+    from badgerlib.sweep import store_status
+
+    rows = store_status(_chapter_groups(chapter, mode), args.runs_dir)
+    where = args.runs_dir or default_runs_dir()
+    print(f"{chapter} ({mode}) in {where}: {_state_counts(rows)}; "
+          f"{_done_share(rows)} of their iterations done (a stored run counts as whole)")
+    for group in dict.fromkeys(g for row in rows for g in row["groups"]):
+        mine = [row for row in rows if group in row["groups"]]
+        print(f"  {group}: {_state_counts(mine)}")
+    for state in RUN_STATES[1:3]:          # training, then paused: the runs under way
+        for row in rows:
+            if row["state"] == state:
+                print(f"{state:<8}  {row['hash']}  {row['label']}: {row['done']:,} of {row['iterations']:,} "
+                      f"iterations")
+    return 0
+
+
+def _state_counts(rows: list[dict]) -> str:
+    """'12 runs: 3 stored, 1 training, 8 missing' (states with no run left out).
+
+    Example
+    -------
+    >>> _state_counts([{"state": "stored"}, {"state": "missing"}, {"state": "missing"}])
+    '3 runs: 1 stored, 2 missing'
+    """
+    from badgerlib.store import RUN_STATES
+
+    counts = [(sum(row["state"] == s for row in rows), s) for s in RUN_STATES]
+    return f"{len(rows)} run{'s' * (len(rows) != 1)}: " + ", ".join(f"{k} {s}" for k, s in counts if k)
+
+
+def _done_share(rows: list[dict]) -> str:
+    """The share of the runs' planned iterations done, stored runs counted whole.
+
+    Example
+    -------
+    >>> _done_share([{"state": "stored", "done": 5, "iterations": 10}, {"state": "paused", "done": 5, "iterations": 10}])
+    '75 %'
+    """
+    planned = sum(row["iterations"] for row in rows)
+    done = sum(row["iterations"] if row["state"] == "stored" else row["done"] for row in rows)
+    return f"{100 * done / max(planned, 1):.0f} %"
+
+
+def _precompute(args: argparse.Namespace) -> int:
+    fail = lambda message: _fail(message, "precompute")  # noqa: E731
+    try:
+        chapter, mode = _chapter_and_mode(args)
+    except ValueError as exc:
+        return fail(str(exc))
     scheduler = args.scheduler if args.scheduler is not None else os.environ.get("BADGER_SCHEDULER") or None
     if scheduler == "local":
         scheduler = None
@@ -217,10 +297,8 @@ def _precompute(args: argparse.Namespace) -> int:
     # The arguments are valid: now the heavy imports.
     from badgerlib.sweep import precompute, unique_configs
 
-    module = importlib.import_module(f"{CHAPTERS}.{chapter}")
     try:
-        # a chapter with runs beyond its main experiment lists them all in all_configs
-        groups = getattr(module, "all_configs", module.configs)(mode == "quick")
+        groups = _chapter_groups(chapter, mode)
         print(f"badgerlib precompute: {chapter} ({mode}): {len(unique_configs(groups))} runs, on "
               f"{scheduler or 'local processes'}", file=sys.stderr)
         with _executor(scheduler, args.workers) as executor:

@@ -391,7 +391,10 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """
     data = torch_bytes(state)
     atomic_write_bytes(path / "checkpoint.pt", data)
-    atomic_write_bytes(path / "checkpoint.json", json_bytes({"sha256": sha256(data)}))
+    # the iteration beside the hash lets :func:`run_state` report progress without reading
+    # (tens of megabytes of) the checkpoint itself
+    progress = {"iteration": int(state["iteration"])} if "iteration" in state else {}
+    atomic_write_bytes(path / "checkpoint.json", json_bytes({"sha256": sha256(data), **progress}))
 
 
 def load_checkpoint(path: Path) -> dict[str, Any] | None:
@@ -467,6 +470,67 @@ def load_checkpoint_snapshots(path: Path, hashes: dict[str, str]) -> dict[int, d
     return out
 
 
+def checkpoint_iteration(path: str | os.PathLike) -> int | None:
+    """The outer updates done by the checkpoint at ``path`` (None without one): from
+    ``checkpoint.json`` when it says, else from the checkpoint itself (those written before
+    it said); a corrupt checkpoint counts as none, as for training.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp())
+    >>> checkpoint_iteration(p) is None
+    True
+    >>> save_checkpoint(p, {"iteration": 7})
+    >>> checkpoint_iteration(p)
+    7
+    """
+    path = Path(path)
+    try:
+        said = json.loads((path / "checkpoint.json").read_text()).get("iteration")
+    except (OSError, ValueError):
+        said = None
+    if said is not None and (path / "checkpoint.pt").exists():
+        return int(said)
+    ckpt = load_checkpoint(path)
+    return None if ckpt is None else int(ckpt["iteration"])
+
+
+#: What :func:`run_state` can say of a run.
+RUN_STATES = ("stored", "training", "paused", "missing")
+
+
+def run_state(config, runs_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Where the run of ``config`` stands in the store, without loading it: ``state``, one of
+    :data:`RUN_STATES` (``stored``: finished, with a manifest; ``training``: a process holds
+    its lock now; ``paused``: a checkpoint and nobody training it, so the next sweep resumes
+    it; ``missing``: nothing yet), ``done`` (outer updates done: all of a stored run's,
+    including one that stopped when solved; a checkpoint's; 0) and ``iterations`` (the
+    config's).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from badgerlib import RunConfig
+    >>> run_state(RunConfig(iterations=50), tempfile.mkdtemp())
+    {'state': 'missing', 'done': 0, 'iterations': 50}
+    """
+    path = run_path(config, runs_dir)
+    planned = int(config.iterations)
+    if (path / "manifest.json").exists():
+        try:
+            stopped = json.loads((path / "meta.json").read_text()).get("stopped_at")
+        except (OSError, ValueError):
+            stopped = None
+        return {"state": "stored", "done": int(stopped) if stopped is not None else planned, "iterations": planned}
+    done = checkpoint_iteration(path) if path.exists() else None
+    if is_locked(path):
+        return {"state": "training", "done": done or 0, "iterations": planned}
+    if done is not None:
+        return {"state": "paused", "done": done, "iterations": planned}
+    return {"state": "missing", "done": 0, "iterations": planned}
+
+
 def remove_checkpoint(path: Path) -> None:
     """Delete a finished run's checkpoint files.
 
@@ -485,6 +549,38 @@ def remove_checkpoint(path: Path) -> None:
 # ---- one process trains a run at a time ----------------------------------------------------------
 
 LOCK_FILE = ".lock"
+
+
+def is_locked(path: str | os.PathLike) -> bool:
+    """Whether a process holds the :func:`run_lock` of the run directory ``path`` now (tried
+    without waiting, and let go at once; False where there is nothing to lock or no locking).
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp())
+    >>> is_locked(p)
+    False
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return False
+    try:
+        fd = os.open(Path(path) / LOCK_FILE, os.O_RDWR)
+    except OSError:        # no lock file: nobody has ever trained it here
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:        # no lock support on this file system
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,9 @@ run's snapshots (hundreds of MB for a long run), and the caller loads what it ne
 runs first, so that fewer workers sit idle at the end. Each run is stored by its config hash as
 usual, so a sweep that is interrupted or rerun only computes what is missing.
 
-:func:`measure_speeds` and :func:`estimate_seconds` say how long a set of configs takes here.
+:func:`measure_speeds` and :func:`estimate_seconds` say how long a set of configs takes here;
+:func:`store_status` says how far a set of runs has come in the store (stored, training,
+paused at a checkpoint, missing), for ``python -m badgerlib status <chapter>``.
 
 :func:`precompute` is the cluster route's engine: given a chapter's groups of configs (what
 ``configs(quick)`` of a chapter module returns), it trains what the store lacks with
@@ -325,6 +327,44 @@ def unique_configs(groups: dict[str, list[RunConfig]]) -> list[RunConfig]:
     2
     """
     return list(dict.fromkeys(c for cfgs in groups.values() for c in cfgs))
+
+
+def run_label(config: RunConfig) -> str:
+    """A short name of a run for progress reports: task, size, model, seed.
+
+    Example
+    -------
+    >>> run_label(RunConfig(seed=2))
+    'guessing_game (3 dims), micro_badger, seed 2'
+    """
+    return f"{config.task.kind} ({config.task.dims} dims), {config.model.kind}, seed {config.seed}"
+
+
+def store_status(groups: dict[str, list[RunConfig]], runs_dir: str | Path | None = None) -> list[dict]:
+    """Where each run of ``groups`` (name -> configs, a chapter's ``configs(quick)``) stands in
+    the store, each run once in order: ``groups`` (the names that list it), ``hash``,
+    ``label`` (:func:`run_label`) and :func:`badgerlib.store.run_state`'s ``state``, ``done``
+    and ``iterations``. Reads no run and no checkpoint's tensors.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> rows = store_status({"a": [RunConfig(seed=1)], "b": [RunConfig(seed=1)]}, tempfile.mkdtemp())
+    >>> rows[0]["groups"], rows[0]["state"], rows[0]["done"]
+    (['a', 'b'], 'missing', 0)
+    """
+    from badgerlib.store import config_hash, run_state
+
+    names: dict[RunConfig, list[str]] = {}
+    for name, cfgs in groups.items():
+        for cfg in cfgs:
+            if not isinstance(cfg, RunConfig):
+                raise TypeError(f"groups[{name!r}]: must be a list of RunConfig, has {cfg!r}")
+            names.setdefault(cfg, [])
+            if name not in names[cfg]:
+                names[cfg].append(name)
+    return [{"groups": in_groups, "hash": config_hash(cfg), "label": run_label(cfg), **run_state(cfg, runs_dir)}
+            for cfg, in_groups in names.items()]
 
 
 @dataclass(frozen=True)

@@ -250,3 +250,35 @@ def test_chapter_four_precomputes_its_phase_mode_runs():
     phase = [c for name, g in groups.items() if " phase: " in name for c in g]
     assert len(phase) == 3 * (10 + 5 + 3 + 5)
     assert {c.task.phase_mode for c in phase} == {"shared", "shift", "per_frequency"}
+
+
+def test_status_says_where_each_run_stands_without_training(tmp_path, tiny_chapter, capsys):
+    standard, extra = tiny_configs()["standard"], tiny_configs()["extra"]
+    train(standard[0], runs_dir=tmp_path, progress=False)                       # stored
+    paused = store.run_path(standard[1], tmp_path)
+    paused.mkdir(parents=True)
+    store.save_checkpoint(paused, {"iteration": 3})                             # a checkpoint, nobody on it
+    old_style = store.run_path(extra[1], tmp_path)                              # a checkpoint from before the
+    old_style.mkdir(parents=True)                                               # json said its iteration
+    store.save_checkpoint(old_style, {"iteration": 2})
+    digest = json.loads((old_style / "checkpoint.json").read_text())["sha256"]
+    (old_style / "checkpoint.json").write_text(json.dumps({"sha256": digest}))
+    with store.run_lock(old_style):                                             # a process trains it now
+        assert store.is_locked(old_style) and not store.is_locked(paused)
+        rc = main(["status", "tiny_test", "--runs-dir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0] == (f"tiny_test (quick) in {tmp_path}: 3 runs: 1 stored, 1 training, 1 paused; "
+                        f"75 % of their iterations done (a stored run counts as whole)")
+    assert lines[1:3] == ["  standard: 2 runs: 1 stored, 1 paused", "  extra: 2 runs: 1 training, 1 paused"]
+    assert lines[3].startswith(f"training  {store.config_hash(extra[1])}  guessing_game (1 dims)")
+    assert lines[3].endswith(": 2 of 4 iterations")
+    assert lines[4].endswith("seed 1: 3 of 4 iterations") and lines[4].startswith("paused ")
+    assert not (tmp_path / store.config_hash(standard[1]) / "manifest.json").exists()   # nothing trained
+    # nothing held: the same run reads paused; a missing store and a bad mode exit 2 naming them
+    assert store.run_state(extra[1], tmp_path) == {"state": "paused", "done": 2, "iterations": 4}
+    assert main(["status", "tiny_test", "--runs-dir", str(tmp_path / "nope")]) == 2
+    assert main(["status", "tiny_test", "--mode", "fast"]) == 2
+    err = capsys.readouterr().err
+    assert "--runs-dir = " in err and "no such directory" in err and "--mode = 'fast'" in err
