@@ -326,3 +326,16 @@ def test_plateau_memory_reads_the_probe_series_where_batch_noise_hides_it():
     # the negative control of the contrast: two stationary stretches read alike
     ptab_flat = ptab.assign(hurst_probe=[plateaus.hurst_exponent(0.05 + rng.standard_normal(600)) for _ in range(16)])
     assert plateaus.plateau_final_contrast(ptab_flat)["p"] > 0.05
+
+
+def test_the_phase_figure_puts_many_solved_counts_on_a_colour_bar():
+    from badgerlib.chapters.phases import label_phases, phase_segments, synthetic_history
+
+    small = label_phases(synthetic_history([("zeros", 200), (1, 200), (2, 200)], n=2), n=2)
+    fig = plateaus.plot_phases(small, phase_segments(small))
+    assert len(fig.axes) == 3 and "1/2 solved" in [t.get_text() for t in fig.legends[0].get_texts()]
+    big = label_phases(synthetic_history([("zeros", 200)] + [(k, 100) for k in range(1, 21)], n=20), n=20)
+    fig = plateaus.plot_phases(big, phase_segments(big))
+    names = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert len(fig.axes) == 4 and not any("solved" in name and "/" in name for name in names), names
+    assert fig.axes[-1].get_xlabel() == "dimensions solved (background)"

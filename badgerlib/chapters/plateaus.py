@@ -1227,10 +1227,12 @@ PHASE_ALPHA = 0.3
 
 
 def phase_colors(n: int) -> dict[str, object]:
-    """The colour of each phase in the chapter's figures, all from the colour-blind palette
-    (:data:`badgerlib.plots.PALETTE`): grey for zeros, purple for "same number", orange for
-    "none solved", then :data:`SOLVED_COLORS` for 1, 2, ... dimensions solved. Up to N = 7
-    every phase has its own colour.
+    """The colour of each phase in the chapter's figures: grey for zeros, purple for "same
+    number", orange for "none solved" (the colour-blind palette,
+    :data:`badgerlib.plots.PALETTE`), then for 1, 2, ... dimensions solved
+    :data:`SOLVED_COLORS` up to N = 7 (every phase its own colour) and above it the
+    colour-blind sequential map :data:`SOLVED_CMAP` from 1 to N (twenty named colours would
+    not be told apart; :func:`plot_phases` then draws a colour bar instead of a legend).
 
     Example
     -------
@@ -1239,10 +1241,36 @@ def phase_colors(n: int) -> dict[str, object]:
     >>> colors = phase_colors(6)
     >>> len(set(colors.values())) == len(colors) == 9
     True
+    >>> len(set(map(tuple, list(phase_colors(20).values())[3:])))
+    20
     """
     names = [ZEROS, SAME, NONE_SOLVED] + [solved_label(k, n) for k in range(1, n + 1)]
-    solved = [plots.PALETTE[SOLVED_COLORS[(k - 1) % len(SOLVED_COLORS)]] for k in range(1, n + 1)]
+    if n <= len(SOLVED_COLORS):
+        solved = [plots.PALETTE[SOLVED_COLORS[k - 1]] for k in range(1, n + 1)]
+    else:
+        cmap, norm = solved_colormap(n)
+        solved = [tuple(cmap(norm(k))) for k in range(1, n + 1)]
     return dict(zip(names, [plots.PALETTE[7], plots.PALETTE[4], plots.PALETTE[1]] + solved))
+
+
+#: The sequential colour map of the "k/N solved" phases above N = 7 (colour-blind safe).
+SOLVED_CMAP = "viridis"
+
+
+def solved_colormap(n: int):
+    """The colour map and normalisation of the "k/N solved" phases (k = 1..N) above N = 7.
+
+    Example
+    -------
+    >>> cmap, norm = solved_colormap(20)
+    >>> float(norm(1)), float(norm(20))
+    (0.0, 1.0)
+    """
+    import matplotlib
+    from matplotlib.colors import Normalize
+
+    check_int("solved_colormap", "n", n, 2)
+    return matplotlib.colormaps[SOLVED_CMAP], Normalize(1, n)
 
 
 def plot_staircase(last_error, plateaus, n: int, ax=None):
@@ -1361,9 +1389,21 @@ def plot_phases(labels, segments, fig=None):
     axes[2].set_ylabel("corr(mean guess,\nmean target)")
     axes[2].set_xlabel("outer iteration")
     shown = dict.fromkeys(s.label for s in segments)
+    many = labels.n > len(SOLVED_COLORS)    # solved counts on a colour bar, not 20 patches
+    if many:
+        shown = [name for name in shown if name in (ZEROS, SAME, NONE_SOLVED)]
     fig.legend(handles=[Patch(facecolor=colors[name], alpha=PHASE_ALPHA, edgecolor="0.4", lw=0.5, label=name)
                         for name in shown],
                loc="outside upper center", ncol=5, fontsize=8, title="phase (background)", title_fontsize=9)
+    if many:
+        from matplotlib.cm import ScalarMappable
+
+        cmap, norm = solved_colormap(labels.n)
+        bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes[0], location="top", fraction=0.08,
+                           pad=0.04, alpha=PHASE_ALPHA)
+        bar.set_ticks(sorted({1, *range(5, labels.n + 1, 5), labels.n}))
+        bar.set_label("dimensions solved (background)", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
     return fig
 
 
