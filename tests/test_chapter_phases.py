@@ -144,3 +144,13 @@ def test_absolute_error_histories_are_labelled_on_their_own_zeros_level():
 
 def test_docstring_examples_run():
     assert doctest.testmod(phases).failed == 0
+
+
+def test_solved_rises_read_new_highs_so_flicker_at_the_threshold_is_not_a_step():
+    from badgerlib.chapters.phases import solved_rises
+
+    flicker = [1, -1, 1, 1, -1, 1, -1, 1, 1]        # the N = 20 pattern: -1, +1 pairs
+    assert solved_rises(flicker).tolist() == [1, 1, 1]
+    assert solved_rises(flicker).sum() == max(np.cumsum(flicker))
+    assert solved_rises([2, -1, 3]).tolist() == [2, 2]  # together is still together
+    assert solved_rises([-1, 1]).tolist() == []

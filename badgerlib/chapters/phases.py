@@ -47,7 +47,7 @@ from badgerlib.checks import check_array, check_choice, check_int
 from badgerlib.tasks import DIM_ZEROS_LEVEL
 
 __all__ = [
-    "ZEROS", "SAME", "NONE_SOLVED", "PhaseLabels", "label_phases", "Phase", "phase_segments", "solved_steps",
+    "ZEROS", "SAME", "NONE_SOLVED", "PhaseLabels", "label_phases", "Phase", "phase_segments", "solved_steps", "solved_rises",
     "solved_label", "plateau_curve", "detect_plateaus", "plateau_summary", "plateau_membership", "synthetic_history",
 ]
 
@@ -241,6 +241,22 @@ def solved_steps(labels: PhaseLabels, min_length: int = 50) -> np.ndarray:
     ks = [int(np.median(labels.solved[p.start:p.end + 1])) for p in phase_segments(labels, min_length)]
     steps = np.diff(np.asarray(ks, dtype=np.int64))
     return steps[steps != 0]
+
+
+def solved_rises(steps) -> np.ndarray:
+    """The rises of the solved count to new highs, from :func:`solved_steps`: how many
+    dimensions each new record adds. A dimension lost and found again (a -1 then a +1, the
+    count flickering at the solved threshold, as at N = 20) adds no rise; a step from 2 to 4
+    solved is a rise of 2 whatever came between.
+
+    Example
+    -------
+    >>> solved_rises([1, -1, 1, 1, 2]).tolist(), solved_rises([]).tolist()
+    ([1, 1, 2], [])
+    """
+    counts = np.concatenate([[0], np.cumsum(np.asarray(steps, dtype=np.int64))])
+    rises = np.diff(np.maximum.accumulate(counts))
+    return rises[rises > 0]
 
 
 # ------------------------------------------------------------------------------- plateaus
