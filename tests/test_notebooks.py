@@ -24,9 +24,10 @@ NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 
 # pyproject runs pytest-xdist with --dist loadgroup: each chapter is a group of its own (or of the
 # chapter whose runs it reads, SHARES_RUNS_WITH), so the
-# chapters spread over both workers (the notebooks are most of the suite's time), and the book
-# build, a group of its own too, waits for the chapters this session executes (their ``.done``
-# markers, tagged with the session's token) and executes only the ones this session skips.
+# chapters spread over both workers (the notebooks are most of the suite's time; conftest.py
+# starts the longest first), and the book build, a group of its own too and the last test,
+# waits for the chapters this session executes (their ``.done`` markers, tagged with the
+# session's token) and executes only the ones this session skips.
 pytestmark = pytest.mark.notebooks
 
 #: Chapters that read runs another chapter trains run in that chapter's group, after it, on the
