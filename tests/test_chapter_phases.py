@@ -154,3 +154,15 @@ def test_solved_rises_read_new_highs_so_flicker_at_the_threshold_is_not_a_step()
     assert solved_rises(flicker).sum() == max(np.cumsum(flicker))
     assert solved_rises([2, -1, 3]).tolist() == [2, 2]  # together is still together
     assert solved_rises([-1, 1]).tolist() == []
+
+
+def test_the_default_window_is_a_fiftieth_up_to_its_cap_so_long_runs_keep_their_short_plateaus():
+    # N = 20: 21 plateaus of 3000 iterations each (63 000 iterations): a fiftieth would be a
+    # window of 1260, too long for a plateau of 3000 (four windows); the cap sees them all
+    h = phases.synthetic_history([("zeros", 3000)] + [(k, 3000) for k in range(1, 21)], n=20, noise=0.02, seed=0)
+    found = phases.detect_plateaus(h["last_error"], n=20)
+    assert phases.default_window(len(h["last_error"])) == phases.MAX_WINDOW
+    assert len(found) == 21, [(p.start, p.end) for p in found]
+    assert len(phases.detect_plateaus(h["last_error"], n=20, window=len(h["last_error"]) // 50)) < 21
+    # and nothing changes below 25 000 iterations
+    assert [phases.default_window(t) for t in (100, 600, 3000, 10_000, 25_000)] == [10, 12, 60, 200, 500]

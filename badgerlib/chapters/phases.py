@@ -47,7 +47,8 @@ from badgerlib.checks import check_array, check_choice, check_int
 from badgerlib.tasks import DIM_ZEROS_LEVEL
 
 __all__ = [
-    "ZEROS", "SAME", "NONE_SOLVED", "PhaseLabels", "label_phases", "Phase", "phase_segments", "solved_steps", "solved_rises",
+    "ZEROS", "SAME", "NONE_SOLVED", "PhaseLabels", "label_phases", "Phase", "phase_segments", "solved_steps",
+    "solved_rises", "MAX_WINDOW", "default_window",
     "solved_label", "plateau_curve", "detect_plateaus", "plateau_summary", "plateau_membership", "synthetic_history",
 ]
 
@@ -281,6 +282,29 @@ def plateau_curve(last_error, n: int, zeros_level: float = 1.0) -> np.ndarray:
     return x / zeros_level + 1.0 / n
 
 
+#: The largest default window of :func:`detect_plateaus`, in iterations. A fiftieth of the run
+#: (the default) is 12-200 iterations in every run up to N = 6, but 2 800 in a 140 000-iteration
+#: run at N = 20, where plateaus shorter than four windows (11 000 iterations) go unseen: the
+#: zeros plateau (3 600-5 200 iterations) and most of the staircase. In chapter 2's two N = 20
+#: full-mode runs furthest along (2026-12-08, 138 500 iterations each; the cap was set from
+#: them, before the other eight seeds were in) the default found 3 plateaus per run, windows of
+#: 1 000 / 500 / 250 found 8-10 / 10-14 / 13-15, the additional ones at the levels in between.
+#: 500 sees a plateau of 2 000 iterations and changes no run shorter than 25 000 iterations.
+MAX_WINDOW = 500
+
+
+def default_window(length: int) -> int:
+    """:func:`detect_plateaus`' window for a series of ``length`` iterations: a fiftieth of it,
+    at least 10 and at most :data:`MAX_WINDOW`.
+
+    Example
+    -------
+    >>> default_window(600), default_window(10_000), default_window(140_000)
+    (12, 200, 500)
+    """
+    return max(10, min(int(length) // 50, MAX_WINDOW))
+
+
 def detect_plateaus(last_error, n: int, zeros_level: float = 1.0, *, window: int | None = None,
                     rel_tol: float = 0.02, noise_z: float = 4.0, min_length: int | None = None,
                     merge: float = 0.25) -> list[Plateau]:
@@ -289,8 +313,8 @@ def detect_plateaus(last_error, n: int, zeros_level: float = 1.0, *, window: int
     :func:`plateau_curve`, with levels given back in units of the zeros level (so a level
     near k/N means k dimensions unsolved).
 
-    ``window`` defaults to ``max(10, len // 50)`` iterations (plateaus shorter than four
-    windows are not reported). Neighbouring plateaus less than a window apart whose levels
+    ``window`` defaults to :func:`default_window` (a fiftieth of the series, 10 to
+    :data:`MAX_WINDOW` iterations; plateaus shorter than four windows are not reported). Neighbouring plateaus less than a window apart whose levels
     differ by less than ``merge`` dimensions (``merge / n`` zeros levels) are joined: a noise
     burst can split one level in two.
 
@@ -301,7 +325,7 @@ def detect_plateaus(last_error, n: int, zeros_level: float = 1.0, *, window: int
     [(0, 395, 1.0), (423, 798, 0.5), (820, 1199, 0.01)]
     """
     x = plateau_curve(last_error, n, zeros_level)
-    window = max(10, len(x) // 50) if window is None else window
+    window = default_window(len(x)) if window is None else window
     found = find_plateaus(x, window=window, rel_tol=rel_tol, noise_z=noise_z, min_length=min_length)
     # find_plateaus can split one level in two where a noise burst interrupts it; join
     # neighbours less than a window apart whose levels differ by under a quarter dimension.

@@ -45,7 +45,9 @@ from badgerlib.analysis.dynamics import (
     hurst_exponent, lyapunov_exponent, segment_statistic, smooth, surrogate_test, transition_windows,
 )
 from badgerlib.chapters import standard
-from badgerlib.chapters.phases import NONE_SOLVED, SAME, ZEROS, detect_plateaus, solved_label, solved_rises
+from badgerlib.chapters.phases import (
+    MAX_WINDOW, NONE_SOLVED, SAME, ZEROS, detect_plateaus, solved_label, solved_rises,
+)
 from badgerlib.chapters.standard import FEATURE_SETS, run_key, standard_run, standard_runs
 from badgerlib.checks import FEATURES, check_int
 from badgerlib.config import RunConfig
@@ -210,7 +212,7 @@ def setup_values(quick: bool = True) -> dict:
                  f"{run.stop_window} iterations" if run.stop_window else "every run goes to its last iteration")
     # solved_thr and window_frac are label_phases' and detect_plateaus' defaults
     return {**values, "seeds": size.seeds, "seeds_text": seeds_text, "stop_text": stop_text, "solved_thr": 0.25,
-            "window_frac": "2 %", "iterations_table": iterations_text(size.ns, quick)}
+            "window_frac": f"2 % (at most {MAX_WINDOW} iterations)", "iterations_table": iterations_text(size.ns, quick)}
 
 
 # ------------------------------------------------------------------------------------ tables
