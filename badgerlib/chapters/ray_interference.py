@@ -530,16 +530,19 @@ def interference_table(runs, device: str = "cpu", snapshots: int = 0) -> pd.Data
 
 
 def interference_medians(table: pd.DataFrame) -> pd.DataFrame:
-    """Median of each interference measure per ``where`` group (Table 3.1).
+    """Median of each interference measure per ``where`` group (Table 3.1), one row for each
+    of :data:`WHERE` (NaN where no snapshot falls: a check on it then fails, naming the
+    table, instead of stopping at a missing row).
 
     Example
     -------
     >>> t = pd.DataFrame({"where": ["plateau", "plateau", "transition"], "mean_cosine": [-0.2, -0.4, 0.1],
     ...                   "conflict": [0.5, 0.7, 0.2], "cancellation": [0.3, 0.5, 0.9], "grad_norm": [1.0, 2.0, 3.0]})
-    >>> interference_medians(t).loc["plateau"].round(2).tolist()
-    [-0.3, 0.6, 0.4, 1.5]
+    >>> med = interference_medians(t)
+    >>> med.loc["plateau"].round(2).tolist(), bool(med.loc["zeros plateau"].isna().all())
+    ([-0.3, 0.6, 0.4, 1.5], True)
     """
-    return table.groupby("where")[list(MEASURES)].median()
+    return table.groupby("where")[list(MEASURES)].median().reindex(list(WHERE))
 
 
 #: The margin of the plateau/transition comparison, in units of the cancellation ratio (1:
@@ -628,7 +631,7 @@ def interference_numbers(table: pd.DataFrame, n: int) -> dict:
     out = {}
     for where, key in zip(WHERE, ("zeros", "plateau", "trans", "final")):
         for m in MEASURES:
-            out[f"{key}_{m}"] = f"{med.loc[where, m]:.2f}" if where in med.index else "-"
+            out[f"{key}_{m}"] = f"{med.loc[where, m]:.2f}" if pd.notna(med.loc[where, m]) else "-"
     out["min_cos"] = f"{-1 / (n - 1):.2f}"
     return out
 
@@ -655,7 +658,7 @@ def interference_summary(table: pd.DataFrame) -> pd.DataFrame:
     counts = table["where"].value_counts()
     rows = []
     for where in WHERE:
-        have = where in med.index
+        have = counts.get(where, 0) > 0
         cell = lambda m: f"{round(med.loc[where, m], 2) + 0.0:.2f}" if have else "-"  # noqa: E731 (no -0.00)
         rows.append({"snapshots in": WHERE_NAMES[where], "snapshots": int(counts.get(where, 0)),
                      "mean cosine": cell("mean_cosine"), "conflicting pairs (share)": cell("conflict"),
