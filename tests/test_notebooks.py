@@ -31,7 +31,9 @@ NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 pytestmark = pytest.mark.notebooks
 
 #: Chapters that read runs another chapter trains run in that chapter's group, after it, on the
-#: same worker: they find its runs stored instead of training them twice at the same time.
+#: same worker: they find its runs stored instead of training them twice at the same time. (Not
+#: honoured by pytest-xdist 3.8 under pytest 9.2, issue #1386 there: the two chapters may run at
+#: once on both workers, and the second to reach a shared run waits on its run lock and loads it.)
 SHARES_RUNS_WITH = {"07_topology": "06_binding_information", "08_landscape": "02_plateaus"}
 
 #: Set by the controlling pytest process (tests/conftest.py) and inherited by its workers.
