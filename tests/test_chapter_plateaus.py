@@ -339,3 +339,18 @@ def test_the_phase_figure_puts_many_solved_counts_on_a_colour_bar():
     names = [t.get_text() for t in fig.legends[0].get_texts()]
     assert len(fig.axes) == 4 and not any("solved" in name and "/" in name for name in names), names
     assert fig.axes[-1].get_xlabel() == "dimensions solved (background)"
+
+
+def test_step_test_sees_whole_steps_where_residuals_drift_the_levels_and_fails_on_random_levels():
+    rng = np.random.default_rng(1)
+    rows = []
+    for seed in range(8):        # N = 20: steps of 0.93 dimensions, levels drifting off whole numbers
+        units = 20 - 0.93 * np.arange(12) + rng.normal(0, 0.02, 12)
+        rows += [{"n": 20, "seed": seed, "index": i, "level": u / 20, "unsolved": int(round(u))}
+                 for i, u in enumerate(units)]
+    ptab = pd.DataFrame(rows)
+    steps, levels = plateaus.step_test(ptab), plateaus.level_test(ptab)
+    assert steps["median"] < 0.1 and steps["p"] < 0.01
+    assert levels["median"] > 0.2 and not levels["p"] < 0.05     # the level test misses them
+    shuffled = ptab.assign(level=rng.uniform(0, 1, len(ptab)))     # negative control
+    assert not plateaus.step_test(shuffled)["p"] < 0.05
