@@ -239,8 +239,31 @@ def _status(args: argparse.Namespace) -> int:
         for row in rows:
             if row["state"] == state:
                 print(f"{state:<8}  {row['hash']}  {row['label']}: {row['done']:,} of {row['iterations']:,} "
-                      f"iterations")
+                      f"iterations{_pace(row)}")
     return 0
+
+
+def _pace(row: dict) -> str:
+    """', 21.0 iterations/s of late, at most 2.0 h to go' for a run under way whose last two
+    checkpoints give its pace, else its average over its training time so far (pauses
+    included); '' without either. "At most": a run that stops when solved may end sooner.
+
+    Example
+    -------
+    >>> _pace({"done": 2100, "iterations": 150000, "seconds": 500.0, "pace": 21.0})
+    ', 21.0 iterations/s of late, at most 2.0 h to go'
+    >>> _pace({"done": 2100, "iterations": 150000, "seconds": 100.0, "pace": 0.0})
+    ', 21.0 iterations/s on average, at most 2.0 h to go'
+    >>> _pace({"done": 0, "iterations": 10, "seconds": 0.0, "pace": 0.0})
+    ''
+    """
+    if row.get("pace"):
+        rate, how = row["pace"], "of late"
+    elif row.get("seconds") and row["done"]:
+        rate, how = row["done"] / row["seconds"], "on average"
+    else:
+        return ""
+    return f", {rate:.1f} iterations/s {how}, at most {(row['iterations'] - row['done']) / rate / 3600:.1f} h to go"
 
 
 def _state_counts(rows: list[dict]) -> str:

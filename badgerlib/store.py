@@ -35,6 +35,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -391,9 +392,19 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """
     data = torch_bytes(state)
     atomic_write_bytes(path / "checkpoint.pt", data)
-    # the iteration beside the hash lets :func:`run_state` report progress without reading
-    # (tens of megabytes of) the checkpoint itself
-    progress = {"iteration": int(state["iteration"])} if "iteration" in state else {}
+    # the iteration and the training seconds so far beside the hash let :func:`run_state`
+    # report progress without reading (tens of megabytes of) the checkpoint itself, and the
+    # previous checkpoint's iteration and wall time give the pace of late (``recent``)
+    progress = {k: state[k] for k in ("iteration", "elapsed") if k in state}
+    if "iteration" in state:
+        progress["written"] = time.time()
+        try:
+            before = json.loads((path / "checkpoint.json").read_text())
+            if before.get("iteration", state["iteration"]) < state["iteration"] and "written" in before:
+                progress["recent"] = (state["iteration"] - before["iteration"]) / max(
+                    progress["written"] - before["written"], 1e-9)
+        except (OSError, ValueError):
+            pass
     atomic_write_bytes(path / "checkpoint.json", json_bytes({"sha256": sha256(data), **progress}))
 
 
@@ -470,30 +481,35 @@ def load_checkpoint_snapshots(path: Path, hashes: dict[str, str]) -> dict[int, d
     return out
 
 
-def checkpoint_iteration(path: str | os.PathLike) -> int | None:
-    """The outer updates done by the checkpoint at ``path`` (None without one): from
-    ``checkpoint.json`` when it says, else from the checkpoint itself (those written before
-    it said); a corrupt checkpoint counts as none, as for training.
+def checkpoint_progress(path: str | os.PathLike) -> dict[str, float] | None:
+    """What the checkpoint at ``path`` says of its run's progress (None without one):
+    ``iteration`` (outer updates done), ``seconds`` (training time they took, pauses of the
+    process included) and ``recent`` (iterations per second between the last two
+    checkpoints; 0 when unknown). From ``checkpoint.json`` when it says, else from the
+    checkpoint itself (those written before it said); a corrupt checkpoint counts as none,
+    as for training.
 
     Example
     -------
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp())
-    >>> checkpoint_iteration(p) is None
+    >>> checkpoint_progress(p) is None
     True
-    >>> save_checkpoint(p, {"iteration": 7})
-    >>> checkpoint_iteration(p)
-    7
+    >>> save_checkpoint(p, {"iteration": 7, "elapsed": 1.5})
+    >>> checkpoint_progress(p)
+    {'iteration': 7, 'seconds': 1.5, 'recent': 0.0}
     """
     path = Path(path)
     try:
-        said = json.loads((path / "checkpoint.json").read_text()).get("iteration")
+        said = json.loads((path / "checkpoint.json").read_text())
     except (OSError, ValueError):
-        said = None
-    if said is not None and (path / "checkpoint.pt").exists():
-        return int(said)
-    ckpt = load_checkpoint(path)
-    return None if ckpt is None else int(ckpt["iteration"])
+        said = {}
+    if "iteration" not in said or not (path / "checkpoint.pt").exists():
+        said = load_checkpoint(path)
+        if said is None:
+            return None
+    return {"iteration": int(said["iteration"]), "seconds": float(said.get("elapsed", 0.0)),
+            "recent": float(said.get("recent", 0.0))}
 
 
 #: What :func:`run_state` can say of a run.
@@ -505,30 +521,36 @@ def run_state(config, runs_dir: str | os.PathLike | None = None) -> dict[str, An
     :data:`RUN_STATES` (``stored``: finished, with a manifest; ``training``: a process holds
     its lock now; ``paused``: a checkpoint and nobody training it, so the next sweep resumes
     it; ``missing``: nothing yet), ``done`` (outer updates done: all of a stored run's,
-    including one that stopped when solved; a checkpoint's; 0) and ``iterations`` (the
-    config's).
+    including one that stopped when solved; a checkpoint's; 0), ``iterations`` (the
+    config's), ``seconds`` (training time so far: a stored run's, a checkpoint's, else 0)
+    and ``pace`` (iterations per second of late, from the last two checkpoints; else 0).
 
     Example
     -------
     >>> import tempfile
     >>> from badgerlib import RunConfig
     >>> run_state(RunConfig(iterations=50), tempfile.mkdtemp())
-    {'state': 'missing', 'done': 0, 'iterations': 50}
+    {'state': 'missing', 'done': 0, 'iterations': 50, 'seconds': 0.0, 'pace': 0.0}
     """
     path = run_path(config, runs_dir)
     planned = int(config.iterations)
     if (path / "manifest.json").exists():
         try:
-            stopped = json.loads((path / "meta.json").read_text()).get("stopped_at")
+            meta = json.loads((path / "meta.json").read_text())
         except (OSError, ValueError):
-            stopped = None
-        return {"state": "stored", "done": int(stopped) if stopped is not None else planned, "iterations": planned}
-    done = checkpoint_iteration(path) if path.exists() else None
+            meta = {}
+        stopped = meta.get("stopped_at")
+        return {"state": "stored", "done": int(stopped) if stopped is not None else planned, "iterations": planned,
+                "seconds": float(meta.get("seconds", 0.0)), "pace": 0.0}
+    progress = checkpoint_progress(path) if path.exists() else None
+    seen = {"iterations": planned, "seconds": 0.0, "pace": 0.0}
+    if progress is not None:
+        seen.update(seconds=progress["seconds"], pace=progress["recent"])
     if is_locked(path):
-        return {"state": "training", "done": done or 0, "iterations": planned}
-    if done is not None:
-        return {"state": "paused", "done": done, "iterations": planned}
-    return {"state": "missing", "done": 0, "iterations": planned}
+        return {"state": "training", "done": progress["iteration"] if progress else 0, **seen}
+    if progress is not None:
+        return {"state": "paused", "done": progress["iteration"], **seen}
+    return {"state": "missing", "done": 0, **seen}
 
 
 def remove_checkpoint(path: Path) -> None:

@@ -257,7 +257,8 @@ def test_status_says_where_each_run_stands_without_training(tmp_path, tiny_chapt
     train(standard[0], runs_dir=tmp_path, progress=False)                       # stored
     paused = store.run_path(standard[1], tmp_path)
     paused.mkdir(parents=True)
-    store.save_checkpoint(paused, {"iteration": 3})                             # a checkpoint, nobody on it
+    store.save_checkpoint(paused, {"iteration": 1, "elapsed": 1.0})            # two checkpoints, nobody on it:
+    store.save_checkpoint(paused, {"iteration": 3, "elapsed": 2.0})            # the pace between them
     old_style = store.run_path(extra[1], tmp_path)                              # a checkpoint from before the
     old_style.mkdir(parents=True)                                               # json said its iteration
     store.save_checkpoint(old_style, {"iteration": 2})
@@ -274,10 +275,13 @@ def test_status_says_where_each_run_stands_without_training(tmp_path, tiny_chapt
     assert lines[1:3] == ["  standard: 2 runs: 1 stored, 1 paused", "  extra: 2 runs: 1 training, 1 paused"]
     assert lines[3].startswith(f"training  {store.config_hash(extra[1])}  guessing_game (1 dims)")
     assert lines[3].endswith(": 2 of 4 iterations")
-    assert lines[4].endswith("seed 1: 3 of 4 iterations") and lines[4].startswith("paused ")
+    assert lines[4].startswith("paused ") and "seed 1: 3 of 4 iterations, " in lines[4]
+    assert "iterations/s of late, at most " in lines[4] and lines[4].endswith(" h to go")
+    assert store.run_state(standard[1], tmp_path)["pace"] > 0
     assert not (tmp_path / store.config_hash(standard[1]) / "manifest.json").exists()   # nothing trained
     # nothing held: the same run reads paused; a missing store and a bad mode exit 2 naming them
-    assert store.run_state(extra[1], tmp_path) == {"state": "paused", "done": 2, "iterations": 4}
+    assert store.run_state(extra[1], tmp_path) == {"state": "paused", "done": 2, "iterations": 4, "seconds": 0.0,
+                                                   "pace": 0.0}
     assert main(["status", "tiny_test", "--runs-dir", str(tmp_path / "nope")]) == 2
     assert main(["status", "tiny_test", "--mode", "fast"]) == 2
     err = capsys.readouterr().err
