@@ -12,7 +12,7 @@
   of those runs stands in the store, without training or loading any: stored, training (a
   process holds it now), paused (a checkpoint, resumed by the next precompute) or missing;
   stdout: a summary line with the share of iterations done, one line per group, then one line
-  per run in training or paused.
+  per run in training or paused, with its pace and the time it has left at most.
 
 Bad arguments exit with status 2 and one line naming the argument, the value and what is
 allowed; the heavy imports (a chapter module, Dask) come after the arguments are checked.
